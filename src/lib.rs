@@ -1,0 +1,10 @@
+//! berth: host containers as systemd scopes.
+//!
+//! Data flows one way: a [`definition`] is found and validated, a plan is made from it
+//! ([`unit`]), and only then is anything done on the host.
+
+pub mod cli;
+pub mod definition;
+pub mod diagnostic;
+pub mod name;
+pub mod unit;

@@ -1,0 +1,388 @@
+//! The transient scope a container runs in, planned as plain data: unit name, slice chain and
+//! the typed unit properties with their D-Bus signatures, ready for `StartTransientUnit`.
+//!
+//! Two property sets exist because systemd renamed the resource properties when cgroup v2
+//! arrived: a v1 host (RHEL 7/8, or the hybrid hierarchy) gets the names systemd 219 already
+//! knew (MemoryLimit, CPUShares, BlockIOWeight), a v2 host the current ones.
+
+use crate::definition::model::{Definition, Limit};
+use crate::name::slice_chain;
+
+/// Which cgroup hierarchy holds the resource controllers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupVersion {
+    /// Legacy or hybrid: controllers on cgroup v1.
+    V1,
+    /// Unified: everything on cgroup v2.
+    V2,
+}
+
+/// A unit property value, typed as it goes over D-Bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropertyValue {
+    Str(String),
+    Bool(bool),
+    I32(i32),
+    U64(u64),
+    U32s(Vec<u32>),
+    Bytes(Vec<u8>),
+    /// DeviceAllow: (device, access) pairs.
+    Devices(Vec<(String, String)>),
+}
+
+impl PropertyValue {
+    /// The D-Bus type signature.
+    pub fn signature(&self) -> &'static str {
+        match self {
+            PropertyValue::Str(_) => "s",
+            PropertyValue::Bool(_) => "b",
+            PropertyValue::I32(_) => "i",
+            PropertyValue::U64(_) => "t",
+            PropertyValue::U32s(_) => "au",
+            PropertyValue::Bytes(_) => "ay",
+            PropertyValue::Devices(_) => "a(ss)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    pub name: &'static str,
+    pub value: PropertyValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopePlan {
+    /// `berth-NAME.scope`.
+    pub unit: String,
+    /// Parents first, ending in the slice the scope is placed in.
+    pub slices: Vec<String>,
+    pub properties: Vec<Property>,
+    /// Settings that this host's cgroup version cannot enforce, said out loud.
+    pub warnings: Vec<String>,
+}
+
+impl ScopePlan {
+    pub fn property(&self, name: &str) -> Option<&PropertyValue> {
+        self.properties
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| &p.value)
+    }
+
+    /// The plan with the processes that form the scope; systemd moves them into it.
+    pub fn with_pids(mut self, pids: &[u32]) -> Self {
+        self.properties.push(Property {
+            name: "PIDs",
+            value: PropertyValue::U32s(pids.to_vec()),
+        });
+        self
+    }
+}
+
+/// Device nodes every container's minimal /dev has (the set nspawn allows).
+pub const MINIMAL_DEVICES: [(&str, &str); 8] = [
+    ("/dev/null", "rwm"),
+    ("/dev/zero", "rwm"),
+    ("/dev/full", "rwm"),
+    ("/dev/random", "rwm"),
+    ("/dev/urandom", "rwm"),
+    ("/dev/tty", "rwm"),
+    ("/dev/net/tun", "rwm"),
+    ("char-pts", "rw"),
+];
+
+/// systemd's scaling of a CPU weight (default 100) to v1 shares (default 1024).
+fn cpu_weight_to_shares(weight: u64) -> u64 {
+    (weight * 1024 / 100).clamp(2, 262_144)
+}
+
+/// systemd's `cgroup_weight_io_to_blkio()`: IO weight 1-10000 (default 100) to blkio 10-1000
+/// (default 500).
+fn io_weight_to_blkio(weight: u64) -> u64 {
+    (weight * 500 / 100).clamp(10, 1000)
+}
+
+fn limit(l: Limit) -> u64 {
+    match l {
+        Limit::Value(v) => v,
+        Limit::Infinity => u64::MAX,
+    }
+}
+
+/// systemd's CPU set mask: bit N of byte N/8 stands for CPU N.
+fn cpu_mask(cpus: &std::collections::BTreeSet<u32>) -> Vec<u8> {
+    let len = cpus
+        .iter()
+        .next_back()
+        .map_or(0, |max| *max as usize / 8 + 1);
+    let mut mask = vec![0u8; len];
+    for cpu in cpus {
+        mask[*cpu as usize / 8] |= 1 << (cpu % 8);
+    }
+    mask
+}
+
+/// Plans the container's scope. Pure: the same definition and cgroup version give the same plan.
+pub fn plan_scope(def: &Definition, cgroup: CgroupVersion) -> ScopePlan {
+    let slices = slice_chain(def.group.as_ref());
+    let mut props = Vec::new();
+    let mut warnings = Vec::new();
+    let mut push = |name: &'static str, value: PropertyValue| props.push(Property { name, value });
+
+    let description = if def.description.is_empty() {
+        format!("berth container {}", def.name)
+    } else {
+        format!("{} (berth container {})", def.description, def.name)
+    };
+    push("Description", PropertyValue::Str(description));
+    push(
+        "Slice",
+        PropertyValue::Str(slices.last().cloned().unwrap_or_default()),
+    );
+    push("Delegate", PropertyValue::Bool(true));
+    push(
+        "CollectMode",
+        PropertyValue::Str("inactive-or-failed".into()),
+    );
+    push(
+        "KillSignal",
+        PropertyValue::I32(def.exec.stop_signal.number()),
+    );
+    push(
+        "TimeoutStopUSec",
+        PropertyValue::U64(def.exec.stop_timeout_usec),
+    );
+
+    let r = &def.resources;
+    let v2 = cgroup == CgroupVersion::V2;
+    let v1_only_warning = |key: &str| {
+        format!(
+            "resources.{key} is not enforced: this host's resource controllers are on cgroup v1"
+        )
+    };
+    if let Some(m) = r.memory_max {
+        let name = if v2 { "MemoryMax" } else { "MemoryLimit" };
+        push(name, PropertyValue::U64(limit(m)));
+    }
+    if let Some(m) = r.memory_high {
+        if v2 {
+            push("MemoryHigh", PropertyValue::U64(limit(m)));
+        } else {
+            warnings.push(v1_only_warning("memory_high"));
+        }
+    }
+    if let Some(m) = r.memory_swap_max {
+        if v2 {
+            push("MemorySwapMax", PropertyValue::U64(limit(m)));
+        } else {
+            warnings.push(v1_only_warning("memory_swap_max"));
+        }
+    }
+    if let Some(q) = r.cpu_quota_permyriad {
+        // 1% of a CPU is 10 ms of CPU time per second, so one permyriad is 100 µs.
+        push("CPUQuotaPerSecUSec", PropertyValue::U64(q * 100));
+    }
+    if let Some(w) = r.cpu_weight {
+        if v2 {
+            push("CPUWeight", PropertyValue::U64(w));
+        } else {
+            push("CPUShares", PropertyValue::U64(cpu_weight_to_shares(w)));
+        }
+    }
+    if let Some(w) = r.io_weight {
+        if v2 {
+            push("IOWeight", PropertyValue::U64(w));
+        } else {
+            push("BlockIOWeight", PropertyValue::U64(io_weight_to_blkio(w)));
+        }
+    }
+    if let Some(t) = r.tasks_max {
+        push("TasksMax", PropertyValue::U64(limit(t)));
+    }
+    if let Some(cpus) = &r.allowed_cpus {
+        if v2 {
+            push("AllowedCPUs", PropertyValue::Bytes(cpu_mask(cpus)));
+        } else {
+            warnings.push(v1_only_warning("allowed_cpus"));
+        }
+    }
+    push("DevicePolicy", PropertyValue::Str("closed".into()));
+    let mut devices: Vec<(String, String)> = MINIMAL_DEVICES
+        .iter()
+        .filter(|(d, _)| !r.devices.contains_key(*d))
+        .map(|(d, a)| ((*d).to_owned(), (*a).to_owned()))
+        .collect();
+    devices.extend(r.devices.iter().map(|(d, a)| (d.clone(), a.clone())));
+    push("DeviceAllow", PropertyValue::Devices(devices));
+
+    ScopePlan {
+        unit: def.name.scope_unit(),
+        slices,
+        properties: props,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::definition::from_sources;
+    use crate::diagnostic::Source;
+    use crate::name::Name;
+
+    fn definition(name: &str, text: &str) -> Definition {
+        let sources = vec![Source::new("/t.toml", text)];
+        from_sources(&Name::new(name).unwrap(), sources)
+            .unwrap()
+            .definition
+    }
+
+    const FULL: &str = r#"
+description = "db"
+group = "data/hot"
+[exec]
+command = ["/bin/true"]
+stop_signal = "SIGINT"
+stop_timeout = "1min"
+[resources]
+memory_max = "1G"
+memory_high = "768M"
+memory_swap_max = "0"
+cpu_quota = "150%"
+cpu_weight = 200
+io_weight = 50
+tasks_max = "infinity"
+allowed_cpus = "0-3,9"
+devices = { "/dev/fuse" = "rw", "/dev/null" = "r" }
+"#;
+
+    fn names_and_signatures(plan: &ScopePlan) -> Vec<String> {
+        plan.properties
+            .iter()
+            .map(|p| format!("{} {}", p.name, p.value.signature()))
+            .collect()
+    }
+
+    #[test]
+    fn v2_plan_uses_current_names() {
+        let plan = plan_scope(&definition("my-db", FULL), CgroupVersion::V2);
+        assert_eq!(plan.unit, "berth-my\\x2ddb.scope");
+        assert_eq!(
+            plan.slices,
+            ["berth.slice", "berth-data.slice", "berth-data-hot.slice"]
+        );
+        assert_eq!(
+            names_and_signatures(&plan),
+            [
+                "Description s",
+                "Slice s",
+                "Delegate b",
+                "CollectMode s",
+                "KillSignal i",
+                "TimeoutStopUSec t",
+                "MemoryMax t",
+                "MemoryHigh t",
+                "MemorySwapMax t",
+                "CPUQuotaPerSecUSec t",
+                "CPUWeight t",
+                "IOWeight t",
+                "TasksMax t",
+                "AllowedCPUs ay",
+                "DevicePolicy s",
+                "DeviceAllow a(ss)",
+            ]
+        );
+        use PropertyValue::*;
+        assert_eq!(
+            plan.property("Description"),
+            Some(&Str("db (berth container my-db)".into()))
+        );
+        assert_eq!(
+            plan.property("Slice"),
+            Some(&Str("berth-data-hot.slice".into()))
+        );
+        assert_eq!(plan.property("KillSignal"), Some(&I32(2)));
+        assert_eq!(plan.property("TimeoutStopUSec"), Some(&U64(60_000_000)));
+        assert_eq!(plan.property("MemoryMax"), Some(&U64(1 << 30)));
+        assert_eq!(plan.property("MemorySwapMax"), Some(&U64(0)));
+        assert_eq!(plan.property("CPUQuotaPerSecUSec"), Some(&U64(1_500_000)));
+        assert_eq!(plan.property("TasksMax"), Some(&U64(u64::MAX)));
+        assert_eq!(
+            plan.property("AllowedCPUs"),
+            Some(&Bytes(vec![0b0000_1111, 0b0000_0010]))
+        );
+        let Some(Devices(devices)) = plan.property("DeviceAllow") else {
+            panic!()
+        };
+        assert!(devices.contains(&("/dev/null".into(), "r".into())));
+        assert!(!devices.contains(&("/dev/null".into(), "rwm".into())));
+        assert!(devices.contains(&("/dev/fuse".into(), "rw".into())));
+        assert!(devices.contains(&("char-pts".into(), "rw".into())));
+        assert!(plan.warnings.is_empty());
+    }
+
+    #[test]
+    fn v1_plan_uses_systemd_219_names() {
+        let plan = plan_scope(&definition("db", FULL), CgroupVersion::V1);
+        let names: Vec<&str> = plan.properties.iter().map(|p| p.name).collect();
+        assert!(names.contains(&"MemoryLimit"));
+        assert!(names.contains(&"CPUShares"));
+        assert!(names.contains(&"BlockIOWeight"));
+        for v2_only in [
+            "MemoryMax",
+            "MemoryHigh",
+            "MemorySwapMax",
+            "CPUWeight",
+            "IOWeight",
+            "AllowedCPUs",
+        ] {
+            assert!(!names.contains(&v2_only), "{v2_only}");
+        }
+        assert_eq!(plan.property("CPUShares"), Some(&PropertyValue::U64(2048)));
+        assert_eq!(
+            plan.property("BlockIOWeight"),
+            Some(&PropertyValue::U64(250))
+        );
+        assert_eq!(
+            plan.warnings,
+            [
+                "resources.memory_high is not enforced: this host's resource controllers are on cgroup v1",
+                "resources.memory_swap_max is not enforced: this host's resource controllers are on cgroup v1",
+                "resources.allowed_cpus is not enforced: this host's resource controllers are on cgroup v1",
+            ]
+        );
+    }
+
+    #[test]
+    fn readme_example_plan() {
+        let def = definition("web", include_str!("../examples/web.toml"));
+        let plan = plan_scope(&def, CgroupVersion::V1).with_pids(&[42]);
+        assert_eq!(plan.unit, "berth-web.scope");
+        assert_eq!(
+            plan.property("Slice"),
+            Some(&PropertyValue::Str("berth-web.slice".into()))
+        );
+        assert_eq!(
+            plan.property("MemoryLimit"),
+            Some(&PropertyValue::U64(256 << 20))
+        );
+        assert_eq!(
+            plan.property("CPUQuotaPerSecUSec"),
+            Some(&PropertyValue::U64(500_000))
+        );
+        assert_eq!(plan.property("TasksMax"), Some(&PropertyValue::U64(64)));
+        assert_eq!(plan.property("KillSignal"), Some(&PropertyValue::I32(15)));
+        assert_eq!(plan.property("PIDs"), Some(&PropertyValue::U32s(vec![42])));
+    }
+
+    #[test]
+    fn weight_conversions_match_systemd() {
+        assert_eq!(cpu_weight_to_shares(100), 1024);
+        assert_eq!(cpu_weight_to_shares(1), 10);
+        assert_eq!(cpu_weight_to_shares(10000), 102_400);
+        assert_eq!(io_weight_to_blkio(100), 500);
+        assert_eq!(io_weight_to_blkio(1), 10);
+        assert_eq!(io_weight_to_blkio(10000), 1000);
+    }
+}
