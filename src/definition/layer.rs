@@ -118,14 +118,23 @@ pub fn parse(source: &Source) -> (Layer, Vec<Diagnostic>) {
         problems: Vec::new(),
     };
     let (doc, syntax_errors) = DeTable::parse_recoverable(&source.text);
-    for e in syntax_errors {
-        reader.problems.push(
-            Diagnostic::new(format!("invalid TOML: {}", e.message().trim_end()))
-                .at(source, e.span()),
-        );
-    }
     reader.table(doc.get_ref(), schema::ROOT, &KeyPath(Vec::new()));
-    (reader.layer, reader.problems)
+    // The parser recovers from a syntax error with a best guess (`autostart = yes` becomes the
+    // string "yes"); what the schema then says about that guess would only repeat the error.
+    let syntax_spans: Vec<_> = syntax_errors.iter().filter_map(|e| e.span()).collect();
+    reader.problems.retain(|d| {
+        let span = d.location.as_ref().and_then(|l| l.span.clone());
+        !span.is_some_and(|s| syntax_spans.iter().any(|e| e.start < s.end.max(s.start + 1) && s.start < e.end.max(e.start + 1)))
+    });
+    let mut problems: Vec<Diagnostic> = syntax_errors
+        .into_iter()
+        .map(|e| {
+            Diagnostic::new(format!("invalid TOML: {}", e.message().trim_end()))
+                .at(source, e.span())
+        })
+        .collect();
+    problems.append(&mut reader.problems);
+    (reader.layer, problems)
 }
 
 struct Reader<'s> {

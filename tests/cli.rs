@@ -1,0 +1,260 @@
+//! The real `berth` binary on fixture directories: check, show and cat, as an administrator
+//! would run them. No root, no systemd.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures(set: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(set)
+}
+
+/// The search path of the `valid` fixture: etc > run > usr, like /etc > /run > /usr/lib.
+fn valid_path() -> String {
+    let root = fixtures("valid");
+    ["etc", "run", "usr"]
+        .iter()
+        .map(|d| root.join(d).display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn berth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(args)
+        .env_remove("BERTH_CONTAINERS_PATH")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("berth runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn check_all_valid_definitions() {
+    let o = berth(&["--containers-path", &valid_path(), "check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "2 definition(s) checked, all valid\n");
+    let db = fixtures("valid").join("etc/db.toml");
+    assert_eq!(stderr(&o), format!("note: db: masked by {}\n", db.display()));
+}
+
+#[test]
+fn check_reports_every_error_with_position_and_exits_1() {
+    let o = berth(&["check", "tests/fixtures/invalid/web.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o),
+        "1 definition(s) checked, 1 invalid, 6 error(s)\n"
+    );
+    assert_eq!(
+        stderr(&o),
+        r#"error: invalid TOML: string values must be quoted, expected literal string
+  --> tests/fixtures/invalid/web.toml:3:13
+  |
+3 | autostart = yes
+  |             ^^^
+
+error: unknown key `memroy_max` in [resources]
+  --> tests/fixtures/invalid/web.toml:9:1
+  |
+9 | memroy_max = "256M"
+  | ^^^^^^^^^^
+  = key: resources.memroy_max
+  = expected: one of memory_max, memory_high, memory_swap_max, cpu_quota, cpu_weight, io_weight, tasks_max, allowed_cpus, devices
+  = help: did you mean `memory_max`?
+
+error: invalid value for `resources.cpu_quota`: "50" is not a percentage
+   --> tests/fixtures/invalid/web.toml:10:13
+   |
+10 | cpu_quota = "50"
+   |             ^^^^
+   = key: resources.cpu_quota
+   = expected: a percentage such as "50%" or "150%" (100% is one whole CPU)
+
+error: invalid value for `resources.cpu_weight`: 20000 is outside 1-10000
+   --> tests/fixtures/invalid/web.toml:11:14
+   |
+11 | cpu_weight = 20000
+   |              ^^^^^
+   = key: resources.cpu_weight
+   = expected: a whole number from 1 to 10000
+
+error: invalid value for `resources.allowed_cpus`: `x` is not a CPU number (0-8191)
+   --> tests/fixtures/invalid/web.toml:12:16
+   |
+12 | allowed_cpus = "0-3,x"
+   |                ^^^^^^^
+   = key: resources.allowed_cpus
+   = expected: a list of CPU numbers and ranges such as "0-3,6"
+
+error: invalid value for `network.mode`: unknown value "bridge"
+   --> tests/fixtures/invalid/web.toml:15:8
+   |
+15 | mode = "bridge"
+   |        ^^^^^^^^
+   = key: network.mode
+   = expected: one of "host", "none" or "private"
+
+"#
+    );
+}
+
+#[test]
+fn check_by_name_and_json() {
+    let dir = fixtures("invalid").display().to_string();
+    let o = berth(&["--containers-path", &dir, "check", "ok"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = berth(&["--containers-path", &dir, "check", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["valid"], false);
+    let web = &v["containers"][1];
+    assert_eq!(web["name"], "web");
+    assert_eq!(web["errors"][1]["key"], "resources.memroy_max");
+    assert_eq!(web["errors"][1]["line"], 9);
+    assert_eq!(web["errors"][1]["column"], 1);
+    assert_eq!(web["errors"][1]["help"], "did you mean `memory_max`?");
+}
+
+#[test]
+fn check_unknown_name_fails() {
+    let o = berth(&["--containers-path", &valid_path(), "check", "nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).starts_with("error: no definition for container `nope` in "));
+}
+
+#[test]
+fn search_path_from_environment() {
+    let o = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["show", "web"])
+        .env("BERTH_CONTAINERS_PATH", valid_path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn show_merges_dropins_in_order_with_masking() {
+    let o = berth(&["--containers-path", &valid_path(), "show", "web"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        r#"description = "Static web server"
+kind = "host"
+mode = "app"
+group = "web"
+autostart = true
+register_machine = true
+hostname = "web"
+
+[exec]
+command = ["/usr/bin/python3", "-m", "http.server", "8080"]
+user = "root"
+working_directory = "/"
+stop_signal = "SIGTERM"
+stop_timeout = "30s"
+
+[resources]
+memory_max = "1G"
+cpu_quota = "50%"
+tasks_max = 128
+
+[filesystem]
+etc = "persistent"
+var = "persistent"
+
+[filesystem.binds."/srv/www"]
+source = "/var/www"
+read_only = true
+
+[network]
+mode = "host"
+
+[security]
+no_new_privileges = true
+seccomp = "default"
+user_namespace = "off"
+selinux = "auto"
+selinux_type = "container_t"
+"#
+    );
+}
+
+#[test]
+fn show_origin_and_json() {
+    let root = fixtures("valid");
+    let o = berth(&["--containers-path", &valid_path(), "show", "--origin", "web"]);
+    let out = stdout(&o);
+    let memory = format!(
+        "memory_max = \"1G\"  # {}:3:14",
+        root.join("etc/web.toml.d/50-memory.toml").display()
+    );
+    assert!(out.contains(&memory), "{out}");
+    assert!(out.contains("# default"), "{out}");
+
+    let o = berth(&["--containers-path", &valid_path(), "show", "--json", "--origin", "web"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["name"], "web");
+    assert_eq!(v["definition"]["resources"]["tasks_max"], 128);
+    assert_eq!(v["definition"]["filesystem"]["binds"]["/srv/www"]["source"], "/var/www");
+    assert_eq!(
+        v["origins"]["resources.tasks_max"],
+        format!("{}:2:13", root.join("run/web.toml.d/60-tasks.toml").display())
+    );
+}
+
+#[test]
+fn show_refuses_masked_and_invalid() {
+    let o = berth(&["--containers-path", &valid_path(), "show", "db"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("container `db` is masked by"), "{}", stderr(&o));
+
+    let dir = fixtures("invalid").display().to_string();
+    let o = berth(&["--containers-path", &dir, "show", "web"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).ends_with("error: the definition of `web` is invalid; see `berth check web`\n"));
+    assert!(stdout(&o).is_empty());
+}
+
+#[test]
+fn cat_prints_files_in_applied_order() {
+    let root = fixtures("valid");
+    let o = berth(&["--containers-path", &valid_path(), "cat", "web"]);
+    assert_eq!(o.status.code(), Some(0));
+    let headers: Vec<String> = stdout(&o)
+        .lines()
+        .filter(|l| l.starts_with("# /"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            format!("# {}", root.join("usr/web.toml").display()),
+            format!("# {}", root.join("etc/web.toml.d/50-memory.toml").display()),
+            format!("# {}", root.join("run/web.toml.d/60-tasks.toml").display()),
+        ]
+    );
+}
+
+#[test]
+fn invalid_names_are_refused() {
+    let o = berth(&["--containers-path", &valid_path(), "show", "../etc"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "error: `../etc` is not a valid container name: the name contains `/`; only letters, digits, `_`, `.` and `-` are allowed\n"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let o = berth(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
