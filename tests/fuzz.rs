@@ -51,8 +51,8 @@ fn check(texts: &[String]) -> Option<Loaded> {
 /// What `show` prints is a definition with the same meaning.
 fn round_trip(loaded: &Loaded) {
     let shown = to_toml(&loaded.settings, false);
-    let again =
-        check(&[shown.clone()]).unwrap_or_else(|| panic!("show output is invalid:\n{shown}"));
+    let again = check(std::slice::from_ref(&shown))
+        .unwrap_or_else(|| panic!("show output is invalid:\n{shown}"));
     assert_eq!(to_toml(&again.settings, false), shown);
 }
 
@@ -168,13 +168,13 @@ proptest! {
                                    b in proptest::collection::vec(any::<u8>(), 0..256)) {
         let a = String::from_utf8_lossy(&a).into_owned();
         let b = String::from_utf8_lossy(&b).into_owned();
-        check(&[a.clone()]);
+        check(std::slice::from_ref(&a));
         check(&[a, b]);
     }
 
     #[test]
     fn arbitrary_toml_documents_never_panic_and_round_trip(main in document(), dropin in document()) {
-        if let Some(loaded) = check(&[main.clone()]) {
+        if let Some(loaded) = check(std::slice::from_ref(&main)) {
             round_trip(&loaded);
         }
         if let Some(loaded) = check(&[main, dropin]) {
