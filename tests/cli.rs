@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn fixtures(set: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(set)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(set)
 }
 
 /// The search path of the `valid` fixture: etc > run > usr, like /etc > /run > /usr/lib.
@@ -41,7 +43,10 @@ fn check_all_valid_definitions() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), "2 definition(s) checked, all valid\n");
     let db = fixtures("valid").join("etc/db.toml");
-    assert_eq!(stderr(&o), format!("note: db: masked by {}\n", db.display()));
+    assert_eq!(
+        stderr(&o),
+        format!("note: db: masked by {}\n", db.display())
+    );
 }
 
 #[test]
@@ -190,7 +195,13 @@ selinux_type = "container_t"
 #[test]
 fn show_origin_and_json() {
     let root = fixtures("valid");
-    let o = berth(&["--containers-path", &valid_path(), "show", "--origin", "web"]);
+    let o = berth(&[
+        "--containers-path",
+        &valid_path(),
+        "show",
+        "--origin",
+        "web",
+    ]);
     let out = stdout(&o);
     let memory = format!(
         "memory_max = \"1G\"  # {}:3:14",
@@ -199,14 +210,27 @@ fn show_origin_and_json() {
     assert!(out.contains(&memory), "{out}");
     assert!(out.contains("# default"), "{out}");
 
-    let o = berth(&["--containers-path", &valid_path(), "show", "--json", "--origin", "web"]);
+    let o = berth(&[
+        "--containers-path",
+        &valid_path(),
+        "show",
+        "--json",
+        "--origin",
+        "web",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(v["name"], "web");
     assert_eq!(v["definition"]["resources"]["tasks_max"], 128);
-    assert_eq!(v["definition"]["filesystem"]["binds"]["/srv/www"]["source"], "/var/www");
+    assert_eq!(
+        v["definition"]["filesystem"]["binds"]["/srv/www"]["source"],
+        "/var/www"
+    );
     assert_eq!(
         v["origins"]["resources.tasks_max"],
-        format!("{}:2:13", root.join("run/web.toml.d/60-tasks.toml").display())
+        format!(
+            "{}:2:13",
+            root.join("run/web.toml.d/60-tasks.toml").display()
+        )
     );
 }
 
@@ -214,12 +238,18 @@ fn show_origin_and_json() {
 fn show_refuses_masked_and_invalid() {
     let o = berth(&["--containers-path", &valid_path(), "show", "db"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("container `db` is masked by"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("container `db` is masked by"),
+        "{}",
+        stderr(&o)
+    );
 
     let dir = fixtures("invalid").display().to_string();
     let o = berth(&["--containers-path", &dir, "show", "web"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).ends_with("error: the definition of `web` is invalid; see `berth check web`\n"));
+    assert!(
+        stderr(&o).ends_with("error: the definition of `web` is invalid; see `berth check web`\n")
+    );
     assert!(stdout(&o).is_empty());
 }
 
@@ -257,4 +287,29 @@ fn invalid_names_are_refused() {
 fn usage_errors_exit_2() {
     let o = berth(&["frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// The worked example of berth.toml(5), MERGING DROP-INS, does what the page says.
+#[test]
+fn the_man_page_merge_example_holds() {
+    let root = fixtures("manpage");
+    let path = format!(
+        "{}:{}",
+        root.join("etc").display(),
+        root.join("usr").display()
+    );
+    let o = berth(&["--containers-path", &path, "show", "--json", "web"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let d = &v["definition"];
+    assert_eq!(d["resources"]["memory_max"], "1G");
+    assert_eq!(
+        d["exec"]["environment"],
+        serde_json::json!({ "PYTHONUNBUFFERED": "1" })
+    );
+    assert!(d["filesystem"].get("binds").is_none(), "{d}");
+    assert_eq!(
+        d["security"]["capabilities_add"],
+        serde_json::json!(["NET_ADMIN"])
+    );
 }
