@@ -124,7 +124,7 @@ pub fn parse(source: &Source) -> (Layer, Vec<Diagnostic>) {
     let syntax_spans: Vec<_> = syntax_errors.iter().filter_map(|e| e.span()).collect();
     reader.problems.retain(|d| {
         let span = d.location.as_ref().and_then(|l| l.span.clone());
-        !span.is_some_and(|s| syntax_spans.iter().any(|e| e.start < s.end.max(s.start + 1) && s.start < e.end.max(e.start + 1)))
+        !span.is_some_and(|s| syntax_spans.iter().any(|e| overlaps(e, &s)))
     });
     let mut problems: Vec<Diagnostic> = syntax_errors
         .into_iter()
@@ -135,6 +135,11 @@ pub fn parse(source: &Source) -> (Layer, Vec<Diagnostic>) {
         .collect();
     problems.append(&mut reader.problems);
     (reader.layer, problems)
+}
+
+/// Whether two byte ranges share a byte; an empty range counts as its first byte.
+fn overlaps(a: &std::ops::Range<usize>, b: &std::ops::Range<usize>) -> bool {
+    a.start < b.end.max(b.start + 1) && b.start < a.end.max(a.start + 1)
 }
 
 struct Reader<'s> {
