@@ -7,4 +7,5 @@ pub mod cli;
 pub mod definition;
 pub mod diagnostic;
 pub mod name;
+pub mod systemd;
 pub mod unit;
