@@ -4,8 +4,11 @@
 //! ([`unit`]), and only then is anything done on the host.
 
 pub mod cli;
+pub mod container;
 pub mod definition;
 pub mod diagnostic;
+pub mod helper;
+pub mod lifecycle;
 pub mod name;
 pub mod systemd;
 pub mod unit;

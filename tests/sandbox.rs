@@ -46,7 +46,11 @@ fn boots_systemd_with_bus_journal_and_machined_and_cleans_up() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(out.status.code(), Some(7), "the command's exit code comes back:\n{text}");
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "the command's exit code comes back:\n{text}"
+    );
 
     let state = format!("/var/lib/berth-test/{name}/");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
@@ -61,7 +65,9 @@ fn boots_systemd_with_bus_journal_and_machined_and_cleans_up() {
             "" => "/sys/fs/cgroup/unified".to_owned(),
             c => format!("/sys/fs/cgroup/{}", c.trim_start_matches("name=")),
         };
-        let dir = Path::new(&mount).join(path.trim_start_matches('/')).join(name);
+        let dir = Path::new(&mount)
+            .join(path.trim_start_matches('/'))
+            .join(name);
         assert!(!dir.exists(), "cgroup {} left", dir.display());
     }
     let out = Command::new(&harness)

@@ -3,6 +3,8 @@
 
 mod check;
 mod inspect;
+mod run;
+mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::definition::search::{SearchPath, SEARCH_PATH_ENV};
+use crate::lifecycle::{Context, Paths};
 
 /// Exit codes, as documented in berth(1).
 pub mod exit {
@@ -56,6 +59,68 @@ pub enum Command {
     },
     /// Print the files that make up a definition, in the order they are applied
     Cat { name: String },
+    /// List defined and running containers with their state and usage
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a container's state, unit, limits, processes and latest journal lines
+    Status {
+        name: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start containers as transient systemd scopes
+    Start {
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Stop containers and check that nothing of them is left
+    Stop {
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Seconds to wait after the stop signal before killing what is left
+        #[arg(long, value_name = "S")]
+        timeout: Option<u64>,
+    },
+    /// Stop, then start containers
+    Restart {
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Seconds to wait after the stop signal before killing what is left
+        #[arg(long, value_name = "S")]
+        timeout: Option<u64>,
+    },
+    /// Send a signal to every process of a container
+    Kill {
+        name: String,
+        /// The signal, by name or number
+        #[arg(long, short = 's', default_value = "SIGTERM")]
+        signal: String,
+    },
+    /// Run a command inside a running container, with its confinement; exits with its status
+    Exec {
+        name: String,
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Open the user's login shell inside a running container
+    Shell { name: String },
+    /// Show a container's journal
+    Logs {
+        name: String,
+        /// Follow new entries
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Number of most recent lines
+        #[arg(long, short = 'n', value_name = "N")]
+        lines: Option<u32>,
+        /// Entries since this time (journalctl --since syntax)
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+    },
 }
 
 impl Cli {
@@ -74,13 +139,53 @@ pub(crate) fn is_path(target: &str) -> bool {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let search = cli.search_path();
+    let ctx = Context {
+        search: search.clone(),
+        paths: Paths::default(),
+    };
     let code = match cli.command {
         Command::Check { targets, json } => check::run(&search, &targets, json),
         Command::Show { name, origin, json } => inspect::show(&search, &name, origin, json),
         Command::Cat { name } => inspect::cat(&search, &name),
+        Command::List { json } => status::list(&ctx, json),
+        Command::Status { name, json } => status::status(&ctx, &name, json),
+        Command::Start { names } => run::start(&ctx, &names),
+        Command::Stop { names, timeout } => run::stop(&ctx, &names, timeout),
+        Command::Restart { names, timeout } => run::restart(&ctx, &names, timeout),
+        Command::Kill { name, signal } => run::kill(&ctx, &name, &signal),
+        Command::Exec { name, command } => run::exec(&ctx, &name, &command),
+        Command::Shell { name } => run::exec(&ctx, &name, &[]),
+        Command::Logs {
+            name,
+            follow,
+            lines,
+            since,
+        } => run::logs(&name, follow, lines, since.as_deref()),
     };
     ExitCode::from(code)
+}
+
+/// berth's own diagnostics: on a terminal to stderr; otherwise (from a unit, a timer, config
+/// management) to the journal, where administrators look, falling back to stderr.
+fn init_logging() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let registry = tracing_subscriber::registry().with(filter);
+    let journald = (!std::io::stderr().is_terminal())
+        .then(|| tracing_journald::layer().ok())
+        .flatten();
+    let _ = match journald {
+        Some(layer) => registry
+            .with(layer.with_syslog_identifier("berth".into()))
+            .try_init(),
+        None => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
+    };
 }
 
 /// Where `berth check PATH` looks for drop-ins: `PATH.d/` next to the file.

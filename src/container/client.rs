@@ -1,0 +1,216 @@
+//! berth's side of the helper protocol.
+//!
+//! The helper is started *held*: fd 3 is a pipe it reads one byte from before doing anything
+//! (`g` to go; end of file, because berth died or gave up, to exit at once), so that berth can
+//! first have systemd move it into the container's scope. It reports on fd 4, one JSON object
+//! per line: `{"event":"leader","pid":N}`, `{"event":"warning","message":M}`,
+//! `{"event":"ready"}` or `{"event":"error","step":S,"message":M}`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A line the helper writes on its status pipe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum Event {
+    Leader { pid: u32 },
+    Warning { message: String },
+    Ready,
+    Error { step: String, message: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelperError {
+    #[error("cannot start the helper {path}: {source}")]
+    Spawn {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{step}: {message}")]
+    Setup { step: String, message: String },
+    #[error("the helper ended without building the container ({status})")]
+    Died { status: ExitStatus },
+    #[error("the helper did not finish building the container within {} s", .0.as_secs())]
+    Timeout(Duration),
+    #[error("cannot talk to the helper: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What a finished setup reports.
+#[derive(Debug)]
+pub struct Started {
+    pub leader_pid: u32,
+    pub warnings: Vec<String>,
+}
+
+/// `BERTH_HELPER`, else `berth-helper` next to this program, else `../libexec/berth/` from it
+/// (a /usr/local install), else /usr/libexec/berth/berth-helper.
+pub fn helper_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("BERTH_HELPER") {
+        return p.into();
+    }
+    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_owned)) {
+        for candidate in [dir.join("berth-helper"), dir.join("../libexec/berth/berth-helper")] {
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    PathBuf::from("/usr/libexec/berth/berth-helper")
+}
+
+pub struct HeldHelper {
+    child: Child,
+    control: Option<File>,
+    status: Option<File>,
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)
+}
+
+impl HeldHelper {
+    fn spawn(helper: &Path, args: &[&std::ffi::OsStr], inherit_stdio: bool) -> Result<HeldHelper, HelperError> {
+        let spawn_err = |source| HelperError::Spawn {
+            path: helper.to_owned(),
+            source,
+        };
+        let (control_read, control_write) = pipe().map_err(spawn_err)?;
+        let (status_read, status_write) = pipe().map_err(spawn_err)?;
+        let (c, s) = (control_read.as_raw_fd(), status_write.as_raw_fd());
+        let mut cmd = Command::new(helper);
+        cmd.args(args);
+        if !inherit_stdio {
+            cmd.stdin(Stdio::null()).stdout(Stdio::null());
+        }
+        // SAFETY: the closure runs in the child between fork and exec and only calls dup2,
+        // which is async-signal-safe; `c` and `s` are open in the parent until spawn returns.
+        // dup2 onto fds 3 and 4 clears their close-on-exec flag, so the helper gets exactly
+        // those two ends.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::dup2(c, 3) < 0 || libc::dup2(s, 4) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().map_err(spawn_err)?;
+        drop((control_read, status_write));
+        Ok(HeldHelper {
+            child,
+            control: Some(File::from(control_write)),
+            status: Some(File::from(status_read)),
+        })
+    }
+
+    /// The helper for `berth start`, held.
+    pub fn spawn_init(helper: &Path, plan: &Path) -> Result<HeldHelper, HelperError> {
+        Self::spawn(helper, &["init".as_ref(), "--plan".as_ref(), plan.as_os_str()], false)
+    }
+
+    /// The helper for `berth exec`, held; it runs on the caller's terminal.
+    pub fn spawn_enter(helper: &Path, plan: &Path, leader: u32, argv: &[String]) -> Result<HeldHelper, HelperError> {
+        let leader = leader.to_string();
+        let mut args: Vec<&std::ffi::OsStr> =
+            vec!["enter".as_ref(), "--plan".as_ref(), plan.as_os_str(), "--leader".as_ref(), leader.as_ref(), "--".as_ref()];
+        args.extend(argv.iter().map(std::ffi::OsStr::new));
+        Self::spawn(helper, &args, true)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn go(&mut self) -> Result<(), HelperError> {
+        let mut control = self.control.take().ok_or_else(|| std::io::Error::other("released twice"))?;
+        control.write_all(b"g")?;
+        Ok(())
+    }
+
+    /// Lets the helper build the container and waits for its report.
+    pub fn release(mut self, timeout: Duration) -> Result<Started, HelperError> {
+        self.go()?;
+        let status = self.status.take().ok_or_else(|| std::io::Error::other("no status pipe"))?;
+        // Lines are read on a thread so that the wait can time out.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(status).lines() {
+                let event = line.ok().and_then(|l| serde_json::from_str::<Event>(&l).ok());
+                if tx.send(event).is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(None);
+        });
+        let mut leader = None;
+        let mut warnings = Vec::new();
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(Some(Event::Leader { pid })) => leader = Some(pid),
+                Ok(Some(Event::Warning { message })) => warnings.push(message),
+                Ok(Some(Event::Ready)) => {
+                    let _ = self.child.wait();
+                    return match leader {
+                        Some(leader_pid) => Ok(Started { leader_pid, warnings }),
+                        None => Err(HelperError::Setup {
+                            step: "report".into(),
+                            message: "the helper said ready without naming the container's PID 1".into(),
+                        }),
+                    };
+                }
+                Ok(Some(Event::Error { step, message })) => {
+                    let _ = self.child.wait();
+                    return Err(HelperError::Setup { step, message });
+                }
+                Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait()?;
+                    return Err(HelperError::Died { status });
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return Err(HelperError::Timeout(timeout));
+                }
+            }
+        }
+    }
+
+    /// Tells the held helper to exit without doing anything, and reaps it.
+    pub fn abort(mut self) {
+        drop(self.control.take());
+        let _ = self.child.wait();
+    }
+
+    /// Releases an `enter` helper and returns the command's exit code.
+    pub fn run(mut self) -> Result<i32, HelperError> {
+        self.go()?;
+        drop(self.status.take());
+        let status = self.child.wait()?;
+        use std::os::unix::process::ExitStatusExt;
+        Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_json_lines() {
+        let e: Event = serde_json::from_str(r#"{"event":"error","step":"bind","message":"x"}"#).unwrap();
+        assert_eq!(e, Event::Error { step: "bind".into(), message: "x".into() });
+        assert_eq!(serde_json::to_string(&Event::Leader { pid: 7 }).unwrap(), r#"{"event":"leader","pid":7}"#);
+        assert_eq!(serde_json::to_string(&Event::Ready).unwrap(), r#"{"event":"ready"}"#);
+    }
+}

@@ -1,0 +1,184 @@
+//! A container's persistent directory, `/var/lib/berth/NAME`: its private /etc (seeded from the
+//! host's on first start) and /var.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::plan::HostLayout;
+use crate::definition::model::{Definition, EtcMode, VarMode};
+
+/// Host /etc entries that a container's /etc does not take over as they are.
+pub const NOT_COPIED: [(&str, &str); 10] = [
+    ("machine-id", "written afresh: every container is a machine of its own"),
+    ("hostname", "written with the container's host name"),
+    ("mtab", "a symlink to ../proc/self/mounts, the container's own mounts"),
+    ("fstab", "emptied: a container mounts nothing from it"),
+    ("crypttab", "left out: the host's encrypted volumes are not the container's"),
+    ("machine-info", "left out: describes the host"),
+    ("adjtime", "left out: the container does not own the clock"),
+    (".pwd.lock", "left out: a lock file"),
+    ("berth", "left out: berth's own configuration stays on the host"),
+    ("systemd/system", "left out: the host's own units and their enablement"),
+];
+
+pub fn is_not_copied(relative: &Path) -> bool {
+    NOT_COPIED.iter().any(|(p, _)| relative == Path::new(p))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {op} {path}: {source}")]
+pub struct StateDirError {
+    op: &'static str,
+    path: PathBuf,
+    source: io::Error,
+}
+
+fn err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StateDirError {
+    let path = path.to_owned();
+    move |source| StateDirError { op, path, source }
+}
+
+/// What a start created, so that a failed first start can remove exactly that.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prepared {
+    pub created: Vec<PathBuf>,
+}
+
+pub fn prepare_state_dirs(def: &Definition, layout: &HostLayout) -> Result<Prepared, StateDirError> {
+    let mut prepared = Prepared::default();
+    let dir = &layout.state_dir;
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(err("create", dir))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(err("chmod", dir))?;
+        prepared.created.push(dir.clone());
+    }
+    if def.filesystem.etc == EtcMode::Persistent {
+        let etc = dir.join("etc");
+        if !etc.exists() {
+            seed_etc(Path::new("/etc"), &etc, &def.hostname)?;
+            prepared.created.push(etc);
+        }
+    }
+    if def.filesystem.var == VarMode::Persistent {
+        let var = dir.join("var");
+        if !var.exists() {
+            make_var(&var)?;
+            prepared.created.push(var);
+        }
+    }
+    Ok(prepared)
+}
+
+/// Removes what [`prepare_state_dirs`] created, newest first.
+pub fn remove_created(prepared: &Prepared) -> Result<(), StateDirError> {
+    for path in prepared.created.iter().rev() {
+        match fs::remove_dir_all(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(err("remove", path)(e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Copies the host's /etc into `target` by way of `target.new`, renamed into place when
+/// complete: a crash leaves only `etc.new`, which the next start removes.
+pub fn seed_etc(host_etc: &Path, target: &Path, hostname: &str) -> Result<(), StateDirError> {
+    let staging = target.with_extension("new");
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(err("remove the leftover", &staging))?;
+    }
+    copy_tree(host_etc, &staging)?;
+    for (rel, _) in NOT_COPIED {
+        let path = staging.join(rel);
+        let removed = match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => fs::remove_dir_all(&path),
+            Ok(_) => fs::remove_file(&path),
+            Err(_) => Ok(()),
+        };
+        removed.map_err(err("remove", &path))?;
+    }
+    write(&staging.join("hostname"), &format!("{hostname}\n"))?;
+    write(&staging.join("machine-id"), &format!("{}\n", random_machine_id()?))?;
+    write(&staging.join("fstab"), "")?;
+    let mtab = staging.join("mtab");
+    symlink("../proc/self/mounts", &mtab).map_err(err("create", &mtab))?;
+    fs::rename(&staging, target).map_err(err("rename into place", target))
+}
+
+/// Copies a tree with owners, modes, times, links and extended attributes, as `cp -a` does.
+pub fn copy_tree(source: &Path, target: &Path) -> Result<(), StateDirError> {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg("--no-target-directory")
+        .arg(source)
+        .arg(target)
+        .status()
+        .map_err(err("run cp -a to copy", source))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(err("copy", source)(io::Error::other(format!(
+            "cp -a {} {} failed: {status}",
+            source.display(),
+            target.display()
+        ))))
+    }
+}
+
+fn write(path: &Path, text: &str) -> Result<(), StateDirError> {
+    fs::write(path, text).map_err(err("write", path))
+}
+
+fn random_machine_id() -> Result<String, StateDirError> {
+    let path = Path::new("/proc/sys/kernel/random/uuid");
+    let uuid = fs::read_to_string(path).map_err(err("read", path))?;
+    Ok(uuid.trim().replace('-', ""))
+}
+
+/// The skeleton of an empty /var.
+fn make_var(var: &Path) -> Result<(), StateDirError> {
+    for (sub, mode) in [("", 0o755), ("lib", 0o755), ("log", 0o755), ("cache", 0o755), ("spool", 0o755), ("tmp", 0o1777)] {
+        let dir = var.join(sub);
+        fs::create_dir_all(&dir).map_err(err("create", &dir))?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).map_err(err("chmod", &dir))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exclusions() {
+        assert!(is_not_copied(Path::new("machine-id")));
+        assert!(is_not_copied(Path::new("systemd/system")));
+        assert!(!is_not_copied(Path::new("passwd")));
+        assert!(!is_not_copied(Path::new("resolv.conf")));
+    }
+
+    #[test]
+    fn seeding_is_complete_and_replaces_leftovers() {
+        let base = std::env::temp_dir().join(format!("berth-seed-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let host = base.join("host-etc");
+        fs::create_dir_all(host.join("systemd/system")).unwrap();
+        fs::write(host.join("passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
+        fs::write(host.join("machine-id"), "host\n").unwrap();
+        fs::write(host.join("fstab"), "/dev/sda1 / ext4\n").unwrap();
+        let target = base.join("state/etc");
+        fs::create_dir_all(base.join("state/etc.new/junk")).unwrap();
+        seed_etc(&host, &target, "web").unwrap();
+        assert_eq!(fs::read_to_string(target.join("passwd")).unwrap(), "root:x:0:0::/root:/bin/sh\n");
+        assert_eq!(fs::read_to_string(target.join("hostname")).unwrap(), "web\n");
+        assert_eq!(fs::read_to_string(target.join("fstab")).unwrap(), "");
+        assert_ne!(fs::read_to_string(target.join("machine-id")).unwrap(), "host\n");
+        assert_eq!(fs::read_link(target.join("mtab")).unwrap(), Path::new("../proc/self/mounts"));
+        assert!(!target.join("systemd/system").exists());
+        assert!(!base.join("state/etc.new").exists());
+        fs::remove_dir_all(&base).unwrap();
+    }
+}

@@ -1,0 +1,74 @@
+//! `berth-helper enter`: run a command inside a running container, in all its namespaces, with
+//! the payload's user, environment and confinement. berth has already moved this process into
+//! the container's cgroup.
+
+use std::fs::File;
+use std::path::Path;
+use std::process::ExitCode;
+
+use nix::sched::{setns, CloneFlags};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, ForkResult};
+
+use super::{payload, Reporter, StepError};
+use crate::container::read_plan;
+
+/// The container's namespaces, mount last: entering it changes what /proc refers to.
+const NAMESPACES: [(&str, CloneFlags); 6] = [
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("pid", CloneFlags::CLONE_NEWPID),
+    ("mnt", CloneFlags::CLONE_NEWNS),
+];
+
+/// Exit code when the command could not be started at all (as podman exec).
+const CANNOT_ENTER: u8 = 125;
+
+pub fn run(plan_path: &Path, leader: u32, argv: &[String]) -> ExitCode {
+    // The status pipe is not used here; it must not leak into the command.
+    drop(Reporter::take());
+    match enter(plan_path, leader, argv) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("berth: {}: {}", e.step, e.message);
+            ExitCode::from(CANNOT_ENTER)
+        }
+    }
+}
+
+fn enter(plan_path: &Path, leader: u32, argv: &[String]) -> Result<u8, StepError> {
+    let plan = read_plan(plan_path).map_err(|e| super::failed("read plan", "read", plan_path, e))?;
+    // All namespace files are opened first: after entering the mount namespace, /proc is the
+    // container's.
+    let mut files = Vec::new();
+    for (name, flag) in NAMESPACES {
+        let path = format!("/proc/{leader}/ns/{name}");
+        let file = File::open(&path).map_err(|e| super::failed("namespaces", "open", Path::new(&path), e))?;
+        files.push((path, file, flag));
+    }
+    for (path, file, flag) in &files {
+        setns(file, *flag).map_err(|e| super::failed("namespaces", "enter", Path::new(path), e))?;
+    }
+    // Entering a PID namespace takes effect for children only.
+    // SAFETY: the helper is single-threaded; the child only sets up and execs.
+    match unsafe { fork() }.map_err(|e| StepError::new("fork", e.to_string()))? {
+        ForkResult::Child => {
+            let e = match payload::exec(&plan.payload, argv) {
+                Err(e) => e,
+                Ok(never) => match never {},
+            };
+            eprintln!("berth: {}: {}", e.step, e.message);
+            std::process::exit(if e.step == "exec" { 127 } else { CANNOT_ENTER as i32 });
+        }
+        ForkResult::Parent { child } => loop {
+            match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, code)) => return Ok(code as u8),
+                Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as u8),
+                Ok(_) => continue,
+                Err(e) => return Err(StepError::new("wait", e.to_string())),
+            }
+        },
+    }
+}

@@ -1,0 +1,223 @@
+//! `berth start`: definition, then plan, then the steps that change the host, each of which is
+//! undone if a later one fails.
+
+use std::fs;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::state::{self, Phase, ProcessId, State};
+use super::{recover, Context, LifecycleError};
+use crate::container::{self, HeldHelper, HostLayout, Prepared};
+use crate::definition::{self, render, Loaded};
+use crate::name::Name;
+use crate::systemd::{self, Machined, MachinedError, Systemd};
+use crate::unit;
+
+/// How long the helper may take to build the container and start the payload.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a successful start reports.
+#[derive(Debug)]
+pub struct Started {
+    pub unit: String,
+    pub leader: u32,
+    pub warnings: Vec<String>,
+}
+
+/// What this start has done so far, so that a failure undoes exactly that.
+struct Progress {
+    runtime_dir: Option<std::path::PathBuf>,
+    state_dir_is_new: bool,
+    prepared: Option<Prepared>,
+    unit: Option<String>,
+}
+
+pub fn start(ctx: &Context, name: &Name) -> Result<Started, LifecycleError> {
+    let loaded = definition::load(&ctx.search, name)?;
+    let _lock = ctx.lock(name)?;
+    let systemd = Systemd::connect()?;
+    recover::clean_leftovers(ctx, &systemd, name)?;
+    refuse_if_running(&systemd, name)?;
+
+    let def = &loaded.definition;
+    let cgroup = systemd::cgroup_version().map_err(|source| LifecycleError::Io {
+        op: "detect the cgroup version of",
+        path: "/sys/fs/cgroup".into(),
+        source,
+    })?;
+    let scope = unit::plan_scope(def, cgroup);
+    let layout = HostLayout::probe(name, &ctx.paths.run, &ctx.paths.lib).map_err(|source| {
+        LifecycleError::Io {
+            op: "inspect the host's root directory",
+            path: "/".into(),
+            source,
+        }
+    })?;
+    let plan = container::plan_container(def, &layout)?;
+
+    let mut progress = Progress {
+        runtime_dir: None,
+        state_dir_is_new: !layout.state_dir.exists(),
+        prepared: None,
+        unit: None,
+    };
+    let result = carry_out(ctx, &systemd, &loaded, &scope, &layout, &plan, &mut progress);
+    match result {
+        Ok(mut started) => {
+            started.warnings.splice(0..0, scope.warnings);
+            Ok(started)
+        }
+        Err(e) => {
+            let leftovers = rollback(&systemd, &mut progress);
+            if leftovers.is_empty() {
+                Err(e)
+            } else {
+                Err(LifecycleError::RollbackIncomplete {
+                    cause: Box::new(e),
+                    leftovers,
+                })
+            }
+        }
+    }
+}
+
+fn refuse_if_running(systemd: &Systemd, name: &Name) -> Result<(), LifecycleError> {
+    match systemd.unit_status(&name.scope_unit())? {
+        Some(s) if s.active_state != "inactive" && s.active_state != "failed" => {
+            Err(LifecycleError::AlreadyRunning(name.clone()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The steps that change the host, in order. Each records itself in `progress` first.
+fn carry_out(
+    ctx: &Context,
+    systemd: &Systemd,
+    loaded: &Loaded,
+    scope: &unit::ScopePlan,
+    layout: &HostLayout,
+    plan: &container::ContainerPlan,
+    progress: &mut Progress,
+) -> Result<Started, LifecycleError> {
+    let name = &loaded.definition.name;
+    let mut state = State {
+        name: name.to_string(),
+        unit: scope.unit.clone(),
+        phase: Phase::Starting {
+            berth: ProcessId::current().ok_or_else(|| LifecycleError::Io {
+                op: "read",
+                path: "/proc/self/stat".into(),
+                source: std::io::Error::last_os_error(),
+            })?,
+        },
+        state_dir_is_new: progress.state_dir_is_new,
+        digest: digest(loaded),
+        machine_registered: false,
+    };
+
+    // The intent goes on disk before anything else, so that a killed berth can be cleaned up.
+    create_runtime_dir(ctx, name, progress)?;
+    state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
+    let _ = fs::remove_file(ctx.paths.exit_file(name));
+
+    progress.prepared = Some(container::prepare_state_dirs(&loaded.definition, layout)?);
+    let plan_path = ctx.paths.plan_file(name);
+    container::write_plan(plan, &plan_path).map_err(|source| LifecycleError::Io {
+        op: "write",
+        path: plan_path.clone(),
+        source,
+    })?;
+
+    // The helper waits until systemd has moved it into the scope, so that everything it
+    // starts is accounted and limited from its first instruction.
+    let helper = HeldHelper::spawn_init(&container::helper_path(), &plan_path)?;
+    progress.unit = Some(scope.unit.clone());
+    if let Err(e) = systemd.start_scope(&scope.clone().with_pids(&[helper.pid()])) {
+        helper.abort();
+        return Err(e.into());
+    }
+    let started = helper.release(SETUP_TIMEOUT)?;
+    let mut warnings = started.warnings;
+
+    if loaded.definition.register_machine {
+        let root = layout.runtime_dir.join("root");
+        match register_machine(systemd, name, started.leader_pid, &root.to_string_lossy()) {
+            Ok(()) => state.machine_registered = true,
+            Err(MachinedError::Unavailable { .. }) => warnings.push(
+                "systemd-machined is not available: the container is not registered as a machine"
+                    .into(),
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
+
+    let leader = ProcessId::of(started.leader_pid).ok_or(LifecycleError::DiedDuringStart {
+        name: name.clone(),
+    })?;
+    state.phase = Phase::Running {
+        leader,
+        started_usec: state::now_usec(),
+    };
+    state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
+    Ok(Started {
+        unit: scope.unit.clone(),
+        leader: started.leader_pid,
+        warnings,
+    })
+}
+
+fn register_machine(
+    systemd: &Systemd,
+    name: &Name,
+    leader: u32,
+    root: &str,
+) -> Result<(), MachinedError> {
+    Machined::new(systemd)?.register(name.as_str(), leader, root)
+}
+
+fn create_runtime_dir(
+    ctx: &Context,
+    name: &Name,
+    progress: &mut Progress,
+) -> Result<(), LifecycleError> {
+    let dir = ctx.paths.runtime_dir(name);
+    fs::create_dir_all(&dir).map_err(|source| LifecycleError::Io {
+        op: "create",
+        path: dir.clone(),
+        source,
+    })?;
+    progress.runtime_dir = Some(dir);
+    Ok(())
+}
+
+/// Undoes what `progress` records, newest first; returns what could not be undone.
+fn rollback(systemd: &Systemd, progress: &mut Progress) -> Vec<String> {
+    let mut leftovers = Vec::new();
+    if let Some(unit) = progress.unit.take() {
+        if let Err(e) = systemd.stop_unit(&unit) {
+            leftovers.push(format!("unit {unit}: {e}"));
+        }
+    }
+    if let Some(prepared) = progress.prepared.take() {
+        if let Err(e) = container::remove_created(&prepared) {
+            leftovers.push(e.to_string());
+        }
+    }
+    if let Some(dir) = progress.runtime_dir.take() {
+        if let Err(e) = fs::remove_dir_all(&dir) {
+            leftovers.push(format!("{}: {e}", dir.display()));
+        }
+    }
+    leftovers
+}
+
+/// Identifies the effective definition a container runs with (for `berth apply`).
+pub fn digest(loaded: &Loaded) -> String {
+    let text = render::to_toml(&loaded.settings, false);
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

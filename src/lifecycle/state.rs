@@ -1,0 +1,215 @@
+//! What berth records about a container while it exists: `/run/berth/NAME/state.json`.
+//!
+//! A start records its intent *before* it changes anything, so that if berth is killed at any
+//! moment the next command knows what to undo: the state says `starting`, names the berth
+//! process, and whether the persistent directory is new.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::name::Name;
+
+/// Where berth keeps things on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// Runtime state, gone at reboot: `/run/berth`.
+    pub run: PathBuf,
+    /// Persistent data: `/var/lib/berth`.
+    pub lib: PathBuf,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            run: PathBuf::from("/run/berth"),
+            lib: PathBuf::from("/var/lib/berth"),
+        }
+    }
+}
+
+impl Paths {
+    pub fn runtime_dir(&self, name: &Name) -> PathBuf {
+        self.run.join(name.as_str())
+    }
+    pub fn state_dir(&self, name: &Name) -> PathBuf {
+        self.lib.join(name.as_str())
+    }
+    pub fn state_file(&self, name: &Name) -> PathBuf {
+        self.runtime_dir(name).join("state.json")
+    }
+    pub fn plan_file(&self, name: &Name) -> PathBuf {
+        self.runtime_dir(name).join("plan.json")
+    }
+    /// Written by the container's init when the payload ends; kept after the container is gone
+    /// so that `status` can say how it ended.
+    pub fn exit_file(&self, name: &Name) -> PathBuf {
+        self.run.join(format!("{name}.exit.json"))
+    }
+    pub fn lock_file(&self, name: &Name) -> PathBuf {
+        self.run.join(format!("{name}.lock"))
+    }
+}
+
+/// A process, identified so that a reused PID is not mistaken for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessId {
+    pub pid: u32,
+    /// Field 22 of /proc/PID/stat: start time in clock ticks since boot.
+    pub start_time: u64,
+}
+
+impl ProcessId {
+    pub fn of(pid: u32) -> Option<ProcessId> {
+        Some(ProcessId {
+            pid,
+            start_time: start_time(pid)?,
+        })
+    }
+
+    pub fn current() -> Option<ProcessId> {
+        ProcessId::of(std::process::id())
+    }
+
+    pub fn is_alive(&self) -> bool {
+        start_time(self.pid) == Some(self.start_time)
+    }
+}
+
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_start_time(&stat)
+}
+
+/// The command name in /proc/PID/stat is in parentheses and may itself contain spaces and
+/// parentheses, so fields are counted from the last `)`.
+fn parse_start_time(stat: &str) -> Option<u64> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "lowercase")]
+pub enum Phase {
+    /// A start is under way in the berth process named here.
+    Starting { berth: ProcessId },
+    Running {
+        leader: ProcessId,
+        /// Realtime microseconds.
+        started_usec: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub name: String,
+    pub unit: String,
+    #[serde(flatten)]
+    pub phase: Phase,
+    /// The persistent directory did not exist before this start: a failed first start removes it.
+    pub state_dir_is_new: bool,
+    /// SHA-256 of the effective definition the container was started with.
+    pub digest: String,
+    pub machine_registered: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot {op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("cannot parse {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StateError {
+    let path = path.to_owned();
+    move |source| StateError::Io { op, path, source }
+}
+
+/// Writes `value` as JSON to `path` atomically: a reader sees the old or the new file, never
+/// half of one, even if berth is killed in between.
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), StateError> {
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_vec_pretty(value).map_err(|source| StateError::Parse {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut f = fs::File::create(&tmp).map_err(io_err("create", &tmp))?;
+    f.write_all(&text).map_err(io_err("write", &tmp))?;
+    f.sync_all().map_err(io_err("sync", &tmp))?;
+    fs::rename(&tmp, path).map_err(io_err("rename into place", path))
+}
+
+pub fn read(path: &Path) -> Result<Option<State>, StateError> {
+    let text = match fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err("read", path)(e)),
+    };
+    serde_json::from_slice(&text)
+        .map(Some)
+        .map_err(|source| StateError::Parse {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+pub fn now_usec() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_survives_odd_command_names() {
+        let stat = "42 (a) b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10";
+        assert_eq!(parse_start_time(stat), Some(123456));
+        assert_eq!(parse_start_time("garbage"), None);
+    }
+
+    #[test]
+    fn this_process_is_alive_and_identified() {
+        let me = ProcessId::current().unwrap();
+        assert!(me.is_alive());
+        let reused = ProcessId {
+            start_time: me.start_time + 1,
+            ..me
+        };
+        assert!(!reused.is_alive());
+    }
+
+    #[test]
+    fn state_round_trips_through_json() {
+        let s = State {
+            name: "web".into(),
+            unit: "berth-web.scope".into(),
+            phase: Phase::Running {
+                leader: ProcessId {
+                    pid: 7,
+                    start_time: 9,
+                },
+                started_usec: 1,
+            },
+            state_dir_is_new: false,
+            digest: "ab".into(),
+            machine_registered: true,
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.contains("\"phase\":\"running\""), "{text}");
+        assert_eq!(serde_json::from_str::<State>(&text).unwrap(), s);
+    }
+}

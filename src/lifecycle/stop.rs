@@ -1,0 +1,156 @@
+//! `berth stop`, `kill` and `exec`: acting on a running container through its unit.
+
+use std::fs;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use super::state::{self, Phase, ProcessId};
+use super::{recover, Context, LifecycleError};
+use crate::container::{self, HeldHelper};
+use crate::name::Name;
+use crate::systemd::{Machined, MachinedError, Systemd};
+use crate::unit::{Property, PropertyValue};
+
+/// How long a stopped container's processes and machine registration may take to disappear
+/// after systemd reports the stop job done.
+const SETTLE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stopped {
+    Stopped,
+    WasNotRunning,
+}
+
+pub fn stop(ctx: &Context, name: &Name, timeout: Option<Duration>) -> Result<Stopped, LifecycleError> {
+    let _lock = ctx.lock(name)?;
+    let systemd = Systemd::connect()?;
+    let unit = name.scope_unit();
+    let state = state::read(&ctx.paths.state_file(name))?;
+    let status = systemd.unit_status(&unit)?;
+    let active = status
+        .as_ref()
+        .is_some_and(|s| s.active_state != "inactive" && s.active_state != "failed");
+    if !active {
+        recover::clean_leftovers(ctx, &systemd, name)?;
+        return Ok(Stopped::WasNotRunning);
+    }
+    if let Some(t) = timeout {
+        let usec = u64::try_from(t.as_micros()).unwrap_or(u64::MAX);
+        systemd.set_unit_properties(
+            &unit,
+            true,
+            &[Property {
+                name: "TimeoutStopUSec",
+                value: PropertyValue::U64(usec),
+            }],
+        )?;
+    }
+    systemd.stop_unit(&unit)?;
+
+    let leader = match state.as_ref().map(|s| &s.phase) {
+        Some(Phase::Running { leader, .. }) => Some(*leader),
+        _ => None,
+    };
+    let registered = state.as_ref().is_some_and(|s| s.machine_registered);
+    let leftovers = wait_until_gone(&systemd, name, &unit, leader, registered);
+    remove_runtime_dir(ctx, name)?;
+    if leftovers.is_empty() {
+        Ok(Stopped::Stopped)
+    } else {
+        Err(LifecycleError::LeftBehind {
+            name: name.clone(),
+            leftovers,
+        })
+    }
+}
+
+/// Checks that nothing of the container is left: unit, processes, machine, mounts.
+fn wait_until_gone(
+    systemd: &Systemd,
+    name: &Name,
+    unit: &str,
+    leader: Option<ProcessId>,
+    registered: bool,
+) -> Vec<String> {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let mut left = Vec::new();
+        match systemd.unit_status(unit) {
+            Ok(Some(s)) if s.active_state != "inactive" && s.active_state != "failed" => {
+                left.push(format!("unit {unit} is {}", s.active_state));
+            }
+            Ok(_) => {}
+            Err(e) => left.push(format!("unit {unit}: {e}")),
+        }
+        if let Some(l) = leader.filter(ProcessId::is_alive) {
+            left.push(format!("process {} (the container's PID 1)", l.pid));
+        }
+        if registered {
+            match Machined::new(systemd).and_then(|m| m.machine_exists(name.as_str())) {
+                Ok(true) => left.push(format!("machine {name} in systemd-machined")),
+                Ok(false) | Err(MachinedError::Unavailable { .. }) => {}
+                Err(e) => left.push(format!("machine {name}: {e}")),
+            }
+        }
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        sleep(Duration::from_millis(20));
+    }
+}
+
+fn remove_runtime_dir(ctx: &Context, name: &Name) -> Result<(), LifecycleError> {
+    let dir = ctx.paths.runtime_dir(name);
+    match fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LifecycleError::Io {
+            op: "remove",
+            path: dir,
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Sends a signal to every process of the container.
+pub fn kill(ctx: &Context, name: &Name, signal: i32) -> Result<(), LifecycleError> {
+    let systemd = Systemd::connect()?;
+    let unit = name.scope_unit();
+    if !is_running(&systemd, &unit)? {
+        let _lock = ctx.lock(name)?;
+        recover::clean_leftovers(ctx, &systemd, name)?;
+        return Err(LifecycleError::NotRunning(name.clone()));
+    }
+    Ok(systemd.kill_unit(&unit, signal)?)
+}
+
+fn is_running(systemd: &Systemd, unit: &str) -> Result<bool, LifecycleError> {
+    Ok(systemd
+        .unit_status(unit)?
+        .is_some_and(|s| s.active_state == "active" || s.active_state == "reloading"))
+}
+
+/// Runs `argv` (the login shell when empty) inside the running container, with the payload's
+/// confinement, inside its cgroup, on the caller's terminal; returns its exit code.
+pub fn exec(ctx: &Context, name: &Name, argv: &[String]) -> Result<i32, LifecycleError> {
+    let systemd = Systemd::connect()?;
+    let unit = name.scope_unit();
+    let leader = match state::read(&ctx.paths.state_file(name))?.map(|s| s.phase) {
+        Some(Phase::Running { leader, .. }) if leader.is_alive() => leader,
+        _ => return Err(LifecycleError::NotRunning(name.clone())),
+    };
+    if !is_running(&systemd, &unit)? {
+        return Err(LifecycleError::NotRunning(name.clone()));
+    }
+    let helper = HeldHelper::spawn_enter(
+        &container::helper_path(),
+        &ctx.paths.plan_file(name),
+        leader.pid,
+        argv,
+    )?;
+    // Into the container's cgroup before the helper does anything, as for the payload.
+    if let Err(e) = systemd.attach_processes(&unit, &[helper.pid()]) {
+        helper.abort();
+        return Err(e.into());
+    }
+    Ok(helper.run()?)
+}

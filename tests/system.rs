@@ -1,0 +1,335 @@
+//! System tests: the real `berth` binaries against a real systemd (PID 1 of a sandbox booted by
+//! tests/harness/berth-sandbox), with a real D-Bus system bus, cgroups, journald and machined,
+//! checked from the outside as an administrator would.
+//!
+//! `cargo test` runs [`in_a_real_systemd`] on the host: it boots one sandbox and runs this same
+//! test binary inside it with `--ignored`, which runs the `#[ignore]`d tests below. Without
+//! root or the harness, that test fails under CI=true and says SKIP otherwise.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+const INSIDE: &str = "BERTH_SYSTEM_TEST";
+
+#[test]
+fn in_a_real_systemd() {
+    if std::env::var(INSIDE).is_ok() {
+        return;
+    }
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/berth-sandbox");
+    let is_root = nix::unistd::Uid::effective().is_root();
+    if !is_root || !harness.exists() {
+        let why = if is_root { "the harness is missing" } else { "not root" };
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("system tests cannot run: {why}; they need root to boot a systemd sandbox");
+        }
+        eprintln!("SKIP: system tests need root and tests/harness/berth-sandbox ({why})");
+        return;
+    }
+    let me = std::env::current_exe().expect("test binary path");
+    let target = target_dir();
+    let out = Command::new(&harness)
+        .args(["run", "env", &format!("{INSIDE}=1"), "BERTH_LOG=info"])
+        .arg(&me)
+        .args(["--ignored", "--test-threads=1", "--nocapture"])
+        .env("BERTH_SANDBOX_NAME", "berth-systest")
+        .env(
+            "BERTH_SANDBOX_BIND",
+            format!("{} {}", env!("CARGO_MANIFEST_DIR"), target.display()),
+        )
+        .output()
+        .expect("the harness runs");
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "system tests failed inside the sandbox");
+}
+
+/// The cargo target directory (the binaries under test live there).
+fn target_dir() -> PathBuf {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_berth"));
+    exe.ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "target"))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| exe.parent().and_then(Path::parent).unwrap_or(&exe).to_path_buf())
+}
+
+// ---------------------------------------------------------------- helpers (inside)
+
+fn berth(args: &[&str]) -> Output {
+    berth_env(args, &[])
+}
+
+fn berth_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("berth runs");
+    eprintln!(
+        "$ berth {}\n{}{}(exit {:?})",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        out.status.code()
+    );
+    out
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = berth(args);
+    assert!(out.status.success(), "berth {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn sh(cmd: &str) -> (bool, String) {
+    let out = Command::new("sh").args(["-c", cmd]).output().expect("sh runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn define(name: &str, text: &str) {
+    fs::create_dir_all("/etc/berth/containers").unwrap();
+    fs::write(format!("/etc/berth/containers/{name}.toml"), text).unwrap();
+}
+
+fn status_json(name: &str) -> serde_json::Value {
+    let out = berth(&["status", "--json", name]);
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+fn leader(name: &str) -> u32 {
+    status_json(name)["leader"].as_u64().expect("a running container has a leader") as u32
+}
+
+fn mountinfo() -> Vec<String> {
+    let mut lines: Vec<String> = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .map(|l| l.split(' ').skip(4).take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        sleep(Duration::from_millis(50));
+    }
+}
+
+/// Nothing of container `name` is left on the host.
+fn assert_nothing_left(name: &str, mounts_before: &[String], first_start: bool) {
+    let unit = format!("berth-{name}.scope");
+    let (active, _) = sh(&format!("systemctl is-active --quiet {unit}"));
+    assert!(!active, "{unit} is still active");
+    let (_, units) = sh("systemctl list-units --all --no-legend 'berth-*.scope'");
+    assert!(!units.contains(&unit), "{unit} is still loaded: {units}");
+    let (_, machines) = sh("machinectl list --no-legend");
+    assert!(!machines.contains(name), "machine {name} still registered: {machines}");
+    assert!(!Path::new(&format!("/run/berth/{name}")).exists(), "/run/berth/{name} left");
+    if first_start {
+        assert!(!Path::new(&format!("/var/lib/berth/{name}")).exists(), "/var/lib/berth/{name} left");
+    }
+    assert_eq!(mountinfo(), mounts_before, "the host's mount table changed");
+}
+
+fn read_trim(path: &str) -> String {
+    fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .trim()
+        .to_owned()
+}
+
+// ---------------------------------------------------------------- tests (inside the sandbox)
+
+const LIMITED: &str = r#"
+description = "system test container"
+group = "systest"
+
+[exec]
+command = ["/bin/sh", "-c", "echo hello-from-payload; exec sleep infinity"]
+
+[resources]
+memory_max = "64M"
+cpu_quota = "50%"
+tasks_max = 32
+"#;
+
+#[test]
+#[ignore = "runs inside the systemd sandbox"]
+fn start_confines_limits_and_shows_everywhere() {
+    let mounts = mountinfo();
+    define("sysweb", LIMITED);
+    ok(&["start", "sysweb"]);
+    let pid = leader("sysweb");
+
+    // The scope in the slice chain, with the limits in the (v1) cgroup files.
+    let cgroup = read_trim(&format!("/proc/{pid}/cgroup"));
+    let scope = "/berth.slice/berth-systest.slice/berth-sysweb.scope";
+    assert!(cgroup.contains(&format!(":memory:{scope}")), "{cgroup}");
+    let cg = |ctl: &str, file: &str| read_trim(&format!("/sys/fs/cgroup/{ctl}{scope}/{file}"));
+    assert_eq!(cg("memory", "memory.limit_in_bytes"), (64u64 << 20).to_string());
+    assert_eq!(cg("pids", "pids.max"), "32");
+    assert_eq!(cg("cpu,cpuacct", "cpu.cfs_quota_us"), "50000");
+
+    // Every namespace differs from the host's.
+    for ns in ["mnt", "uts", "ipc", "pid", "cgroup"] {
+        let theirs = fs::read_link(format!("/proc/{pid}/ns/{ns}")).unwrap();
+        let ours = fs::read_link(format!("/proc/self/ns/{ns}")).unwrap();
+        assert_ne!(theirs, ours, "{ns} namespace is the host's");
+    }
+
+    // /usr is the host's, read-only.
+    let out = berth(&["exec", "sysweb", "/usr/bin/touch", "/usr/berth-test"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"));
+    assert_eq!(
+        ok(&["exec", "sysweb", "/bin/sh", "-c", "readlink -f /usr/bin/sh >/dev/null; echo $container"]),
+        "berth\n"
+    );
+    let out = berth(&["exec", "sysweb", "/bin/sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7), "exec returns the command's exit code");
+
+    // /etc is private and persistent.
+    ok(&["exec", "sysweb", "/bin/sh", "-c", "echo kept > /etc/berth-marker"]);
+    assert!(!Path::new("/etc/berth-marker").exists(), "a container write reached the host's /etc");
+    assert!(Path::new("/var/lib/berth/sysweb/etc/berth-marker").exists());
+
+    // systemd, the journal and machined see it.
+    let (up, _) = sh("systemctl status berth-sysweb.scope --no-pager");
+    assert!(up, "systemctl status");
+    let (_, delegate) = sh("systemctl show -P Delegate berth-sysweb.scope");
+    assert_eq!(delegate.trim(), "yes");
+    wait_for("the payload's output in the journal", Duration::from_secs(5), || {
+        sh("journalctl -u berth-sysweb.scope --no-pager -o cat").1.contains("hello-from-payload")
+    });
+    let (_, tagged) = sh("journalctl -t sysweb --no-pager -o cat");
+    assert!(tagged.contains("hello-from-payload"), "identifier is the container name");
+    let (_, machines) = sh("machinectl list --no-legend");
+    assert!(machines.contains("sysweb"), "{machines}");
+    let list = ok(&["list"]);
+    assert!(list.lines().any(|l| l.starts_with("sysweb") && l.contains("running")), "{list}");
+    let status = ok(&["status", "sysweb"]);
+    assert!(status.contains("State: running"), "{status}");
+    assert!(status.contains("limit 64.0M"), "{status}");
+
+    // Starting twice is refused.
+    let out = berth(&["start", "sysweb"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already running"));
+
+    // A restart keeps /etc.
+    ok(&["restart", "sysweb"]);
+    assert_eq!(ok(&["exec", "sysweb", "/bin/cat", "/etc/berth-marker"]), "kept\n");
+
+    let pid = leader("sysweb");
+    ok(&["stop", "sysweb"]);
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "PID 1 of the container survived");
+    assert_nothing_left("sysweb", &mounts, false);
+}
+
+#[test]
+#[ignore = "runs inside the systemd sandbox"]
+fn kill_and_escaped_names() {
+    let mounts = mountinfo();
+    define("my-app", "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n");
+    ok(&["start", "my-app"]);
+    let (active, _) = sh("systemctl is-active 'berth-my\\x2dapp.scope'");
+    assert!(active, "unit name is escaped like systemd-escape");
+    ok(&["kill", "my-app", "--signal", "SIGKILL"]);
+    wait_for("the container to end", Duration::from_secs(5), || {
+        !sh("systemctl is-active --quiet 'berth-my\\x2dapp.scope'").0
+    });
+    let status = status_json("my-app");
+    assert_eq!(status["state"], "stopped");
+    ok(&["stop", "my-app"]);
+    assert_nothing_left("my-app", &mounts, false);
+}
+
+#[test]
+#[ignore = "runs inside the systemd sandbox"]
+fn memory_limit_kills_and_status_says_so() {
+    define(
+        "hog",
+        r#"
+[exec]
+command = ["/usr/bin/python3", "-c", "import time; x = b'x' * (256 << 20); time.sleep(60)"]
+[resources]
+memory_max = "32M"
+"#,
+    );
+    ok(&["start", "hog"]);
+    wait_for("the OOM kill", Duration::from_secs(20), || {
+        !sh("systemctl is-active --quiet berth-hog.scope").0
+    });
+    let status = ok(&["status", "hog"]);
+    assert!(status.contains("out of memory"), "{status}");
+    assert!(status.contains("killed by SIGKILL"), "{status}");
+}
+
+/// Every failing start leaves nothing behind.
+#[test]
+#[ignore = "runs inside the systemd sandbox"]
+fn failed_starts_roll_back() {
+    let mounts = mountinfo();
+    define(
+        "nobind",
+        "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n[filesystem.binds.\"/srv/data\"]\nsource = \"/nonexistent/data\"\n",
+    );
+    let out = berth(&["start", "nobind"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/data"));
+    assert_nothing_left("nobind", &mounts, true);
+
+    define("nocmd", "[exec]\ncommand = [\"/nonexistent/program\"]\n");
+    let out = berth(&["start", "nocmd"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/program"));
+    assert_nothing_left("nocmd", &mounts, true);
+
+    // The helper dies before doing anything.
+    define("nohelper", "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n");
+    let out = berth_env(&["start", "nohelper"], &[("BERTH_HELPER", "/bin/false")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_nothing_left("nohelper", &mounts, true);
+
+    // An invalid definition changes nothing at all.
+    define("invalid", "[exec]\ncommand = [\"/bin/true\"]\n[resources]\nmemory_max = \"lots\"\n");
+    let out = berth(&["start", "invalid"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("memory_max"));
+    assert_nothing_left("invalid", &mounts, true);
+    assert!(!Path::new("/run/berth/invalid.lock").exists(), "an invalid definition took a lock");
+}
+
+/// `berth start` killed with SIGKILL at any moment: the next command cleans up.
+#[test]
+#[ignore = "runs inside the systemd sandbox"]
+fn a_killed_start_is_cleaned_up_by_the_next_command() {
+    let mounts = mountinfo();
+    define("crashy", "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n");
+    for delay_ms in [0u64, 2, 5, 10, 20, 40, 80, 160] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["start", "crashy"])
+            .spawn()
+            .unwrap();
+        sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever the moment, the next command leaves either a running container or nothing.
+        let state = status_json("crashy")["state"].as_str().unwrap_or("").to_owned();
+        eprintln!("killed after {delay_ms} ms: state {state}");
+        ok(&["stop", "crashy"]);
+        assert_nothing_left("crashy", &mounts, false);
+        let _ = fs::remove_dir_all("/var/lib/berth/crashy");
+    }
+}
