@@ -6,7 +6,8 @@
 //!
 //! For every input: each problem renders as a diagnostic starting with `error: `; and when the
 //! definition is valid, what `berth show` prints (`render::to_toml`) reads back to the same text
-//! and the same definition. A case that does not answer within `FUZZ_CASE_TIMEOUT_SECS`
+//! and the same definition (but for integers beyond 64 bits, a known bug: see the ignored test
+//! at the end). A case that does not answer within `FUZZ_CASE_TIMEOUT_SECS`
 //! (default 20) seconds prints its input and aborts the run.
 //!
 //! Runs briefly in the test suite (256 cases per property, a few seconds in a debug build).
@@ -17,8 +18,9 @@
 //! PROPTEST_CASES=200000 cargo test --release --test fuzz -- toml_text   # one property
 //! ```
 //!
-//! A failure is shrunk to a small input and saved under `proptest-regressions/`, so that the next
-//! run tries it first.
+//! A failure is shrunk to a small input, and its seed saved in `tests/fuzz.proptest-regressions`
+//! so that the next run tries it first. With `PROPTEST_CASES=100000` and `--release`, the whole
+//! file takes about nine minutes on two cores.
 
 use std::sync::mpsc;
 use std::thread;
@@ -34,13 +36,25 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::strategy::BoxedStrategy;
 
+/// 256 cases, or `PROPTEST_CASES`; the other settings are proptest's defaults (which read their
+/// own `PROPTEST_*` variables), but with the faster random generator unless
+/// `PROPTEST_RNG_ALGORITHM` asks for another.
 fn config() -> ProptestConfig {
+    let default = ProptestConfig::default();
     ProptestConfig {
         cases: std::env::var("PROPTEST_CASES")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(256),
-        ..ProptestConfig::default()
+        rng_algorithm: if std::env::var_os("PROPTEST_RNG_ALGORITHM").is_some() {
+            default.rng_algorithm
+        } else {
+            proptest::test_runner::RngAlgorithm::XorShift
+        },
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..default
     }
 }
 
@@ -230,17 +244,23 @@ fn typos(name: &str) -> Vec<String> {
 
 /// A key that the schema may or may not know at the place it is used.
 fn any_key() -> BoxedStrategy<String> {
-    let names: Vec<String> = schema_names().into_iter().map(str::to_owned).collect();
-    let near: Vec<String> = schema_names().into_iter().flat_map(typos).collect();
-    prop_oneof![
-        6 => select(names),
-        2 => select(near),
-        1 => select(vec!["/srv/data", "/dev/fuse", "char-pts", "PATH", "A_B", "1A", "", "a b", "/", "é"])
-            .prop_map(str::to_owned),
-        1 => "[a-z_]{1,12}",
-        1 => any::<String>(),
-    ]
-    .boxed()
+    // Made once per thread: proptest builds recursive strategies afresh for every value.
+    thread_local! {
+        static ANY_KEY: BoxedStrategy<String> = {
+            let names: Vec<String> = schema_names().into_iter().map(str::to_owned).collect();
+            let near: Vec<String> = schema_names().into_iter().flat_map(typos).collect();
+            prop_oneof![
+                6 => select(names),
+                2 => select(near),
+                1 => select(vec!["/srv/data", "/dev/fuse", "char-pts", "PATH", "A_B", "1A", "", "a b", "/", "é"])
+                    .prop_map(str::to_owned),
+                1 => "[a-z_]{1,12}",
+                1 => any::<String>(),
+            ]
+            .boxed()
+        };
+    }
+    ANY_KEY.with(Clone::clone)
 }
 
 fn int_literal() -> BoxedStrategy<String> {
@@ -361,169 +381,265 @@ fn ints(range: std::ops::Range<i64>) -> BoxedStrategy<V> {
     range.prop_map(|i| V::Int(i.to_string())).boxed()
 }
 
-/// Values written for a key of this kind: mostly ones it accepts, and near misses.
-fn scalar_for(s: Scalar) -> BoxedStrategy<V> {
-    let fitting = match s {
+/// How a document is made: `Careful` ones hold only values their keys accept, so that most
+/// are valid and the round trip gets tested; `Wild` ones are mostly near misses and nonsense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mood {
+    Careful,
+    Wild,
+}
+
+/// Values that a key of this kind accepts.
+fn valid_scalar(s: Scalar) -> BoxedStrategy<V> {
+    match s {
         Scalar::Bool => any::<bool>().prop_map(V::Bool).boxed(),
         Scalar::Text => any_string().prop_map(V::Str).boxed(),
-        Scalar::Choice(choices) => {
-            let mut all: Vec<String> = choices.iter().map(|c| (*c).to_owned()).collect();
-            let near: Vec<String> = choices.iter().flat_map(|c| typos(c)).collect();
-            all.extend(near.into_iter().take(8));
-            prop_oneof![
-                4 => select(choices.to_vec()).prop_map(|c| V::Str(c.to_owned())),
-                1 => select(all).prop_map(V::Str),
-            ]
-            .boxed()
-        }
+        Scalar::Choice(choices) => select(choices.to_vec())
+            .prop_map(|c| V::Str(c.to_owned()))
+            .boxed(),
         Scalar::Size => prop_oneof![
             3 => pattern("[0-9]{1,4}(\\.[0-9]{1,3})?[KMGTkmgt]?"),
-            1 => pattern("[0-9]{1,25}(\\.[0-9]{0,20})?[KMGTPEkmgtpeBx]?"),
-            1 => strs(&["infinity", "16E", "15E", "17E", "0", "", "K", ".5K", "1.K", "18446744073709551615"]),
+            1 => strs(&["infinity", "15E", "16383P", "0", "18446744073709551615", "1.5K"]),
             1 => ints(0..1 << 40),
-            1 => int_literal().prop_map(V::Int),
         ]
         .boxed(),
         Scalar::Percent => prop_oneof![
             3 => pattern("[1-9][0-9]{0,3}(\\.[0-9]{1,2})?%"),
-            1 => pattern("[0-9]{0,12}(\\.[0-9]{0,5})?%?"),
-            1 => strs(&["0%", "%", "1000000%", "1000001%", "0.01%", "0.001%", "50 %"]),
+            1 => strs(&["1000000%", "0.01%", "0.015%", "100.10%", "50.00%", "007%"]),
         ]
         .boxed(),
         Scalar::Weight => prop_oneof![
-            4 => ints(1..10_001),
-            1 => ints(-2..3),
-            1 => ints(9_999..10_003),
-            1 => int_literal().prop_map(V::Int),
+            3 => ints(1..10_001),
+            1 => strs(&["1", "10000"]).prop_map(|v| match v { V::Str(s) => V::Int(s), v => v }),
         ]
         .boxed(),
         Scalar::Tasks => prop_oneof![
             4 => ints(1..100_000),
-            1 => strs(&["infinity", "0", "64"]),
-            1 => int_literal().prop_map(V::Int),
+            1 => strs(&["infinity"]),
+            1 => ints(1..i64::MAX),
+            // Beyond TOML's integers, but accepted today (see the ignored test at the end).
+            1 => select(vec!["9223372036854775808", "18446744073709551615", "0xFFFFFFFFFFFFFFFF"])
+                .prop_map(|i| V::Int(i.to_owned())),
         ]
         .boxed(),
-        Scalar::Cpus => prop_oneof![
-            3 => pattern("[0-9]{1,2}(-[0-9]{1,2})?(,[0-9]{1,2}(-[0-9]{1,2})?){0,3}"),
-            1 => pattern("[0-9 ,-]{0,12}"),
-            1 => strs(&["0-8191", "0-8192", "8191", "", " 1 - 3 , 5", "4294967296"]),
-        ]
-        .boxed(),
-        Scalar::Signal => prop_oneof![
-            3 => strs(&["SIGTERM", "SIGINT", "SIGKILL", "SIGRTMIN+3", "SIGRTMIN", "SIGRTMAX",
-                        "SIGRTMAX-1", "RTMIN+30", "TERM", "sigusr1", "15", "32", "64"]),
-            1 => strs(&["SIGRTMIN+31", "SIGRTMIN-1", "SIGRTMAX+1", "RTMIN+99999999999", "0",
-                        "65", "-1", "SIG", "SIGTREM", ""]),
-            1 => pattern("(SIG)?(RTMIN|RTMAX)[+-]?[0-9]{0,3}"),
-        ]
-        .boxed(),
+        Scalar::Cpus => proptest::collection::vec((0u32..70, 0u32..5, any::<bool>()), 1..4)
+            .prop_map(|parts| {
+                let parts: Vec<String> = parts
+                    .into_iter()
+                    .map(|(a, len, range)| {
+                        if range {
+                            format!("{a}-{}", a + len)
+                        } else {
+                            a.to_string()
+                        }
+                    })
+                    .collect();
+                V::Str(parts.join(","))
+            })
+            .boxed(),
+        Scalar::Signal => strs(&[
+            "SIGTERM", "SIGINT", "SIGKILL", "SIGRTMIN+3", "SIGRTMIN", "SIGRTMAX", "SIGRTMAX-1",
+            "RTMIN+30", "TERM", "sigusr1", "15", "32", "33", "64", "SIGRTMIN+0", "+9",
+        ]),
         Scalar::Duration => prop_oneof![
             3 => pattern("([0-9]{1,4}(\\.[0-9]{1,3})? ?(us|usec|ms|msec|s|sec|second|seconds|m|min|minute|minutes|h|hr|hour|hours)? ?){1,3}"),
-            1 => pattern("([0-9.]{0,22} ?[a-z]{0,3} ?){1,3}"),
-            1 => strs(&["infinity", "", " ", "0", "5124095576h", "18446744073709551615us", "1 d"]),
+            1 => strs(&["infinity", "0", " 5s ", "5124095575h", "1.5", "0.0000001s"]),
             1 => ints(0..1_000_000),
-            1 => int_literal().prop_map(V::Int),
         ]
         .boxed(),
         Scalar::AbsPath => prop_oneof![
-            4 => pattern("(/[a-z0-9._-]{1,6}){1,3}/?"),
-            1 => strs(&["/", "relative", "/srv/../x", "//srv//data/", "/srv/./x", "/a\tb", "/é", ""]),
+            6 => pattern("(/[a-z0-9_-][a-z0-9._-]{0,5}){1,3}/?"),
+            1 => strs(&["/", "//srv//data/", "/srv/./x", "/é", "/a b", "/\"'\\"]),
         ]
         .boxed(),
         Scalar::User => prop_oneof![
             3 => pattern("[a-z_][a-z0-9_.-]{0,31}"),
-            1 => strs(&["root", "www-data", "0", "4294967295", "4294967294", "1abc", "", "a b",
-                        "-x", "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"]),
-            1 => int_literal().prop_map(V::Int),
+            1 => strs(&["root", "www-data", "0", "4294967294", "00"]),
+            1 => ints(0..70_000),
         ]
         .boxed(),
-        Scalar::Hostname => prop_oneof![
-            3 => pattern("[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\\.[a-z0-9]{1,8}){0,3}"),
-            1 => pattern("[a-z0-9.-]{0,70}"),
-        ]
-        .boxed(),
-        Scalar::Group | Scalar::ImageName => prop_oneof![
-            3 => pattern("[a-z0-9_][a-z0-9_-]{0,8}(/[a-z0-9_][a-z0-9_-]{0,8}){0,2}"),
-            1 => pattern("[a-zA-Z0-9_./-]{0,70}"),
-        ]
-        .boxed(),
-        Scalar::Command => prop_oneof![
-            4 => proptest::collection::vec(any_string(), 1..4)
-                .prop_map(|args| {
-                    let mut argv = vec![V::Str("/usr/bin/app".into())];
-                    argv.extend(args.into_iter().map(V::Str));
-                    V::Array(argv)
-                }),
-            1 => proptest::collection::vec(any_scalar(), 0..3).prop_map(V::Array),
-        ]
-        .boxed(),
-        Scalar::Capability => prop_oneof![
-            3 => strs(&["NET_ADMIN", "CAP_NET_ADMIN", "net_raw", "SYS_ADMIN", "CHOWN", "cap_kill"]),
-            1 => strs(&["NET_ADMN", "CAP_", "", "ALL", "CAP_CAP_KILL"]),
-        ]
-        .boxed(),
-        Scalar::SelinuxType => pattern("[a-z_]{0,10}(_t)?"),
-        Scalar::SelinuxLevel => prop_oneof![
-            3 => pattern("s[0-9]{1,2}(:c[0-9]{1,4}([.,]c[0-9]{1,4}){0,3})?(-s[0-9]{1,2}(:c[0-9]{1,4})?)?"),
-            1 => pattern("[sc0-9:.,-]{0,12}"),
-        ]
-        .boxed(),
-        Scalar::DeviceAccess => pattern("[rwmx]{0,4}"),
+        Scalar::Hostname => pattern("[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?(\\.[a-z0-9]{1,8}){0,3}"),
+        Scalar::Group => pattern("[a-z0-9_][a-z0-9_-]{0,8}(/[a-z0-9_][a-z0-9_-]{0,8}){0,2}"),
+        Scalar::ImageName => pattern("[a-zA-Z0-9_][a-zA-Z0-9_-]{0,20}"),
+        Scalar::Command => proptest::collection::vec(any_string(), 0..4)
+            .prop_map(|args| {
+                let mut argv = vec![V::Str("/usr/bin/app".into())];
+                argv.extend(
+                    args.into_iter()
+                        .map(|a| V::Str(a.replace('\0', "")))
+                        .collect::<Vec<_>>(),
+                );
+                V::Array(argv)
+            })
+            .boxed(),
+        Scalar::Capability => strs(&[
+            "NET_ADMIN", "CAP_NET_ADMIN", "net_raw", "SYS_ADMIN", "CHOWN", "cap_kill",
+            "SYS_PTRACE", "BPF",
+        ]),
+        Scalar::SelinuxType => pattern("[a-z][a-z_]{0,9}_t"),
+        Scalar::SelinuxLevel => pattern(
+            "s[0-9]{1,2}(:c[0-9]{1,3}(\\.c[0-9]{1,3})?(,c[0-9]{1,3}(\\.c[0-9]{1,3})?){0,2})?(-s[0-9]{1,2}(:c[0-9]{1,3})?)?",
+        ),
+        Scalar::DeviceAccess => strs(&["r", "w", "m", "rw", "rwm", "mr", "wr", "mwr"]),
         Scalar::Mode => prop_oneof![
-            3 => pattern("0?[0-7]{3,4}"),
-            1 => strs(&["0755", "7777", "10000", "+7", "", "8", "0o755"]),
-            1 => (0u32..0o20000).prop_map(|m| V::Int(format!("0o{m:o}"))),
-            1 => int_literal().prop_map(V::Int),
+            3 => pattern("0?[0-7]{3}"),
+            1 => (0u32..0o10000).prop_map(|m| V::Int(format!("0o{m:o}"))),
         ]
         .boxed(),
-        Scalar::Seccomp => prop_oneof![
-            3 => strs(&["default", "unconfined"]),
-            1 => strs(&["/etc/berth/seccomp.json", "relative", "/../x", "Default", "unconfinde"]),
-        ]
-        .boxed(),
+        Scalar::Seccomp => strs(&["default", "unconfined", "/etc/berth/seccomp.json"]),
         #[allow(unreachable_patterns)]
         _ => any_string().prop_map(V::Str).boxed(),
-    };
-    prop_oneof![12 => fitting, 1 => any_value()].boxed()
+    }
 }
 
-fn map_key(k: MapKey) -> BoxedStrategy<String> {
-    let fitting = match k {
+/// Values that a key of this kind may refuse: near misses, edge cases, the wrong type.
+fn near_miss_scalar(s: Scalar) -> BoxedStrategy<V> {
+    match s {
+        Scalar::Bool => strs(&["true", "yes", "1", ""]),
+        Scalar::Choice(choices) => {
+            let near: Vec<String> = choices.iter().flat_map(|c| typos(c)).collect();
+            select(near).prop_map(V::Str).boxed()
+        }
+        Scalar::Size => prop_oneof![
+            1 => pattern("[0-9]{1,25}(\\.[0-9]{0,20})?[KMGTPEkmgtpeBx]?"),
+            1 => strs(&["16E", "17E", "", "K", ".5K", "1.K", "18446744073709551616", "-1", "1 K"]),
+            1 => int_literal().prop_map(V::Int),
+        ]
+        .boxed(),
+        Scalar::Percent => prop_oneof![
+            1 => pattern("[0-9]{0,12}(\\.[0-9]{0,5})?%?"),
+            1 => strs(&["0%", "%", "1000001%", "0.001%", "50 %", "-5%", "5%%"]),
+        ]
+        .boxed(),
+        Scalar::Weight => prop_oneof![
+            1 => ints(-2..1),
+            1 => ints(10_001..10_003),
+            1 => int_literal().prop_map(V::Int),
+            1 => strs(&["100"]),
+        ]
+        .boxed(),
+        Scalar::Tasks => prop_oneof![
+            1 => strs(&["0", "64", "Infinity", "max"]),
+            1 => int_literal().prop_map(V::Int),
+        ]
+        .boxed(),
+        Scalar::Cpus => prop_oneof![
+            1 => pattern("[0-9 ,-]{0,12}"),
+            1 => strs(&["0-8191", "0-8192", "8191", "", " 1 - 3 , 5", "4294967296", "3-1", "1,,2"]),
+        ]
+        .boxed(),
+        Scalar::Signal => prop_oneof![
+            1 => strs(&["SIGRTMIN+31", "SIGRTMIN-1", "SIGRTMAX+1", "RTMIN+99999999999", "0",
+                        "65", "-1", "SIG", "SIGTREM", "", "SIGRTMIN+", "SIGRTMIN++3"]),
+            1 => pattern("(SIG)?(RTMIN|RTMAX)[+-]?[0-9]{0,3}"),
+        ]
+        .boxed(),
+        Scalar::Duration => prop_oneof![
+            1 => pattern("([0-9.]{0,22} ?[a-z]{0,3} ?){1,3}"),
+            1 => strs(&["", " ", "5124095576h", "18446744073709551615us", "1 d", "1..5s", "s", "-5s"]),
+            1 => int_literal().prop_map(V::Int),
+        ]
+        .boxed(),
+        Scalar::AbsPath => strs(&["relative", "/srv/../x", "/..", "/a\tb", "", "~/x", "/a\u{7f}"]),
+        Scalar::User => prop_oneof![
+            1 => strs(&["4294967295", "1abc", "", "a b", "-x", "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"]),
+            1 => int_literal().prop_map(V::Int),
+        ]
+        .boxed(),
+        Scalar::Hostname => pattern("[a-z0-9.-]{0,70}"),
+        Scalar::Group | Scalar::ImageName => pattern("[a-zA-Z0-9_./-]{0,70}"),
+        Scalar::Command => proptest::collection::vec(any_scalar(), 0..3)
+            .prop_map(V::Array)
+            .boxed(),
+        Scalar::Capability => strs(&["NET_ADMN", "CAP_", "", "ALL", "CAP_CAP_KILL", "NET ADMIN"]),
+        Scalar::SelinuxType => pattern("[a-z_]{0,10}(_t)?"),
+        Scalar::SelinuxLevel => pattern("[sc0-9:.,-]{0,12}"),
+        Scalar::DeviceAccess => pattern("[rwmx]{0,4}"),
+        Scalar::Mode => prop_oneof![
+            1 => strs(&["7777", "10000", "+7", "", "8", "0o755", "0x1ff"]),
+            1 => int_literal().prop_map(V::Int),
+        ]
+        .boxed(),
+        Scalar::Seccomp => strs(&["relative", "/../x", "Default", "unconfinde", ""]),
+        _ => any_string().prop_map(V::Str).boxed(),
+    }
+}
+
+fn scalar_for(s: Scalar, mood: Mood) -> BoxedStrategy<V> {
+    match mood {
+        Mood::Careful => valid_scalar(s),
+        Mood::Wild => prop_oneof![
+            3 => valid_scalar(s),
+            2 => near_miss_scalar(s),
+            1 => any_value(),
+        ]
+        .boxed(),
+    }
+}
+
+fn map_key(k: MapKey, mood: Mood) -> BoxedStrategy<String> {
+    let valid = match k {
         MapKey::EnvName => prop_oneof![
             4 => "[A-Z_][A-Z0-9_]{0,10}",
-            1 => select(vec!["PATH", "container", "1A", "A-B", "", "A B", "ÄB", "a=b"])
-                .prop_map(str::to_owned),
+            1 => select(vec!["PATH", "container", "_", "a1"]).prop_map(str::to_owned),
         ]
         .boxed(),
         MapKey::AbsPath => prop_oneof![
-            4 => "(/[a-z0-9._-]{1,6}){1,3}/?",
-            1 => select(vec!["/", "relative", "/srv/../x", "//srv//data/", "/srv/./x", "/a\nb", ""])
+            4 => "(/[a-z0-9_-][a-z0-9._-]{0,5}){1,3}/?",
+            1 => select(vec!["//srv//data/", "/srv/./x", "/srv/data", "/a b", "/é"])
                 .prop_map(str::to_owned),
         ]
         .boxed(),
         MapKey::Device => prop_oneof![
             3 => "/dev/[a-z]{1,6}(/[a-z0-9]{1,3})?",
-            1 => select(vec![
-                "/dev/fuse", "/dev/null", "char-pts", "block-loop", "char-", "block-a/b",
-                "/dev/../etc", "/dev", "/dev/", "/etc/passwd", "dev/fuse",
-            ])
-            .prop_map(str::to_owned),
+            1 => select(vec!["/dev/fuse", "/dev/null", "char-pts", "block-loop", "block-a/b", "//dev/./fuse"])
+                .prop_map(str::to_owned),
         ]
         .boxed(),
         #[allow(unreachable_patterns)]
         _ => any::<String>().boxed(),
     };
-    prop_oneof![12 => fitting, 1 => any_key()].boxed()
+    let near = match k {
+        MapKey::EnvName => select(vec!["1A", "A-B", "", "A B", "ÄB", "a=b"]),
+        MapKey::AbsPath => select(vec![
+            "/",
+            "relative",
+            "/srv/../x",
+            "/a\nb",
+            "",
+            "/proc/x",
+            "/dev",
+        ]),
+        MapKey::Device => select(vec![
+            "char-",
+            "/dev/../etc",
+            "/dev",
+            "/dev/",
+            "/etc/passwd",
+            "dev/fuse",
+        ]),
+        #[allow(unreachable_patterns)]
+        _ => select(vec![""]),
+    };
+    match mood {
+        Mood::Careful => valid,
+        Mood::Wild => prop_oneof![
+            6 => valid,
+            2 => near.prop_map(str::to_owned),
+            1 => any_key(),
+        ]
+        .boxed(),
+    }
 }
 
-/// What a key of the schema is set to: mostly something of its kind.
-fn value_for(key: &'static Key) -> BoxedStrategy<V> {
+/// What a key of the schema is set to: something of its kind, or (when wild) anything.
+fn value_for(key: &'static Key, mood: Mood) -> BoxedStrategy<V> {
     let fitting = match &key.kind {
-        Kind::Table(sub) => table_for(sub).prop_map(V::Table).boxed(),
-        Kind::Scalar(s) => scalar_for(*s),
+        Kind::Table(sub) => table_for(sub, mood).prop_map(V::Table).boxed(),
+        Kind::Scalar(s) => scalar_for(*s, mood),
         Kind::List(s) => (
             proptest::bool::weighted(0.2),
-            proptest::collection::vec(scalar_for(*s), 0..4),
+            proptest::collection::vec(scalar_for(*s, mood), 0..4),
         )
             .prop_map(|(reset, mut items)| {
                 if reset {
@@ -534,61 +650,109 @@ fn value_for(key: &'static Key) -> BoxedStrategy<V> {
             .boxed(),
         Kind::Map(k, entry) => {
             let entry = match entry {
-                Entry::Scalar(s) => scalar_for(*s),
-                Entry::Table(sub) => table_for(sub).prop_map(V::Table).boxed(),
+                Entry::Scalar(s) => scalar_for(*s, mood),
+                Entry::Table(sub) => table_for(sub, mood).prop_map(V::Table).boxed(),
             };
-            let entry = prop_oneof![8 => entry, 1 => Just(V::Bool(false))];
-            proptest::collection::vec((map_key(*k), entry), 0..4)
-                .prop_map(V::Table)
+            let entry = prop_oneof![6 => entry, 1 => Just(V::Bool(false))];
+            proptest::collection::vec((map_key(*k, mood), entry), 0..4)
+                .prop_map(|mut entries| {
+                    let mut seen = std::collections::HashSet::new();
+                    entries.retain(|(k, _)| seen.insert(k.clone()));
+                    V::Table(entries)
+                })
                 .boxed()
         }
     };
-    prop_oneof![20 => fitting, 1 => any_value()].boxed()
+    match mood {
+        Mood::Careful => fitting,
+        Mood::Wild => prop_oneof![12 => fitting, 1 => any_value()].boxed(),
+    }
 }
 
-/// A table whose keys are mostly the schema's for that table, in any order, sometimes with a
-/// key that does not belong.
-fn table_for(keys: &'static [Key]) -> BoxedStrategy<Vec<(String, V)>> {
+/// A table whose keys are the schema's for that table, in any order; when wild, sometimes with
+/// a key that does not belong.
+fn table_for(keys: &'static [Key], mood: Mood) -> BoxedStrategy<Vec<(String, V)>> {
     let known: Vec<BoxedStrategy<Option<(String, V)>>> = keys
         .iter()
         .map(|k| {
-            proptest::option::weighted(0.35, value_for(k).prop_map(|v| (k.name.to_owned(), v)))
+            proptest::option::weighted(0.4, value_for(k, mood).prop_map(|v| (k.name.to_owned(), v)))
                 .boxed()
         })
         .collect();
-    let strays = prop_oneof![
-        12 => Just(Vec::new()),
-        1 => proptest::collection::vec((any_key(), any_value()), 1..3),
-    ];
+    let strays = match mood {
+        Mood::Careful => Just(Vec::new()).boxed(),
+        Mood::Wild => prop_oneof![
+            4 => Just(Vec::new()),
+            1 => proptest::collection::vec((any_key(), any_value()), 1..3),
+        ]
+        .boxed(),
+    };
     (known.prop_shuffle(), strays)
-        .prop_map(|(known, strays)| known.into_iter().flatten().chain(strays).collect())
-        .boxed()
-}
-
-/// A main file: usually one with a command, as app mode needs one.
-fn main_table() -> BoxedStrategy<Vec<(String, V)>> {
-    (table_for(schema::ROOT), proptest::bool::weighted(0.7))
-        .prop_map(|(mut root, with_command)| {
-            if with_command {
-                let command = (
-                    "command".to_owned(),
-                    V::Array(vec![V::Str("/usr/bin/app".into())]),
-                );
-                match root.iter_mut().find(|(k, _)| k == "exec") {
-                    Some((_, V::Table(exec))) => {
-                        if !exec.iter().any(|(k, _)| k == "command") {
-                            exec.push(command);
-                        }
-                    }
-                    Some(_) => {}
-                    None => root.push(("exec".into(), V::Table(vec![command]))),
-                }
-            }
-            root
+        .prop_map(|(known, strays)| {
+            let mut seen = std::collections::HashSet::new();
+            known
+                .into_iter()
+                .flatten()
+                .chain(strays)
+                .filter(|(k, _)| seen.insert(k.clone()))
+                .collect()
         })
         .boxed()
 }
 
+fn set(table: &mut Vec<(String, V)>, key: &str, value: V) {
+    table.retain(|(k, _)| k != key);
+    table.push((key.to_owned(), value));
+}
+
+fn get<'a>(table: &'a [(String, V)], key: &str) -> Option<&'a V> {
+    table.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// A main file and its drop-ins. Careful ones are made consistent the way a careful
+/// administrator would: a command for app mode, `image` or `root` only for image containers,
+/// the kind chosen by the main file.
+fn definition_files(max_dropins: usize) -> BoxedStrategy<Vec<Vec<(String, V)>>> {
+    let files = |mood| {
+        (
+            table_for(schema::ROOT, mood),
+            proptest::collection::vec(table_for(schema::ROOT, mood), 0..=max_dropins),
+            proptest::bool::weighted(0.8),
+            proptest::bool::weighted(0.5),
+        )
+            .prop_map(move |(mut main, mut dropins, with_command, named_image)| {
+                if with_command {
+                    let command = V::Array(vec![V::Str("/usr/bin/app".into())]);
+                    match main.iter_mut().find(|(k, _)| k == "exec") {
+                        Some((_, V::Table(exec))) => {
+                            if get(exec, "command").is_none() {
+                                exec.push(("command".into(), command));
+                            }
+                        }
+                        Some(_) => {}
+                        None => {
+                            main.push(("exec".into(), V::Table(vec![("command".into(), command)])))
+                        }
+                    }
+                }
+                if mood == Mood::Careful {
+                    for dropin in &mut dropins {
+                        dropin.retain(|(k, _)| !matches!(k.as_str(), "kind" | "image" | "root"));
+                    }
+                    let image = matches!(get(&main, "kind"), Some(V::Str(k)) if k == "image");
+                    main.retain(|(k, _)| !matches!(k.as_str(), "image" | "root"));
+                    if image && named_image {
+                        set(&mut main, "image", V::Str("fedora-40".into()));
+                    } else if image {
+                        set(&mut main, "root", V::Str("/srv/trees/fedora".into()));
+                    }
+                }
+                std::iter::once(main).chain(dropins).collect::<Vec<_>>()
+            })
+            .boxed()
+    };
+    prop_oneof![2 => files(Mood::Careful), 1 => files(Mood::Wild)].boxed()
+}
 /// A valid container name, sometimes an unusual one (it sets the default host name).
 fn container_name() -> BoxedStrategy<Name> {
     prop_oneof![
@@ -712,15 +876,17 @@ impl Writer {
             match v {
                 V::Table(t) => match self.choose.below(3) {
                     0 => headed.push((k, v)),
-                    1 if !t.is_empty() => self.dotted(&[k.clone()], t),
-                    _ => self.line(&[k.clone()], v),
+                    1 if !t.is_empty() => self.dotted(std::slice::from_ref(k), t),
+                    _ => self.line(std::slice::from_ref(k), v),
                 },
                 V::Array(items)
-                    if !items.is_empty() && items.iter().all(is_table) && self.choose.below(2) == 0 =>
+                    if !items.is_empty()
+                        && items.iter().all(is_table)
+                        && self.choose.below(2) == 0 =>
                 {
                     headed.push((k, v));
                 }
-                _ => self.line(&[k.clone()], v),
+                _ => self.line(std::slice::from_ref(k), v),
             }
         }
         for (k, v) in headed {
@@ -784,8 +950,7 @@ impl Writer {
 
     fn key(&mut self, k: &str) {
         let bare = !k.is_empty()
-            && k
-                .chars()
+            && k.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         match self.choose.below(4) {
             0 | 1 if bare => self.out.push_str(k),
@@ -816,7 +981,7 @@ impl Writer {
                     }
                     self.inline(item);
                 }
-                if multiline {
+                if multiline && !items.is_empty() {
                     self.out.push_str(",\n");
                 }
                 self.out.push(']');
@@ -829,7 +994,8 @@ impl Writer {
                     self.out.push_str(" = ");
                     self.inline(v);
                 }
-                self.out.push_str(if entries.is_empty() { "}" } else { " }" });
+                self.out
+                    .push_str(if entries.is_empty() { "}" } else { " }" });
             }
         }
     }
@@ -868,7 +1034,9 @@ impl Writer {
                 self.out.push_str("\"\"\"");
             }
             3 => self.basic(s, true),
-            _ => self.out.push_str(&toml::Value::String(s.to_owned()).to_string()),
+            _ => self
+                .out
+                .push_str(&toml::Value::String(s.to_owned()).to_string()),
         }
     }
 
@@ -912,7 +1080,11 @@ fn literal_ok(s: &str, multiline: bool) -> bool {
 fn mangle(text: &str, edits: &[(usize, usize, &'static str)]) -> String {
     let mut bytes = text.as_bytes().to_vec();
     for &(at, what, token) in edits {
-        let at = if bytes.is_empty() { 0 } else { at % (bytes.len() + 1) };
+        let at = if bytes.is_empty() {
+            0
+        } else {
+            at % (bytes.len() + 1)
+        };
         match what % 4 {
             0 => {
                 let end = (at + 1 + what % 7).min(bytes.len());
@@ -936,10 +1108,49 @@ fn mangle(text: &str, edits: &[(usize, usize, &'static str)]) -> String {
 }
 
 const TOKENS: &[&str] = &[
-    "[", "]", "[[", "]]", "{", "}", "=", ",", ".", "\"", "'", "\"\"\"", "'''", "\\", "\\u", "\\U0010FFFF",
-    "\\x", "#", "\n", "\r", "\r\n", "\t", " ", "\u{0}", "\u{feff}", "0x", "0o", "1e", "_", "+", "-",
-    "inf", "nan", "true", "T", "Z", ":", "é", "[exec]\n", "[resources]\n", "a.b.c = 1\n",
-    "command = []\n", "= =",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "{",
+    "}",
+    "=",
+    ",",
+    ".",
+    "\"",
+    "'",
+    "\"\"\"",
+    "'''",
+    "\\",
+    "\\u",
+    "\\U0010FFFF",
+    "\\x",
+    "#",
+    "\n",
+    "\r",
+    "\r\n",
+    "\t",
+    " ",
+    "\u{0}",
+    "\u{feff}",
+    "0x",
+    "0o",
+    "1e",
+    "_",
+    "+",
+    "-",
+    "inf",
+    "nan",
+    "true",
+    "T",
+    "Z",
+    ":",
+    "é",
+    "[exec]\n",
+    "[resources]\n",
+    "a.b.c = 1\n",
+    "command = []\n",
+    "= =",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -971,24 +1182,16 @@ proptest! {
     /// (b) Documents from the schema's keys, serialized by the `toml` crate: a main file and up
     /// to three drop-ins.
     #[test]
-    fn toml_crate_documents(name in container_name(),
-                            main in main_table(),
-                            dropins in proptest::collection::vec(table_for(schema::ROOT), 0..4)) {
-        let files: Vec<String> = std::iter::once(&main)
-            .chain(&dropins)
-            .map(|t| toml_crate_text(t))
-            .collect();
+    fn toml_crate_documents(name in container_name(), tables in definition_files(3)) {
+        let files: Vec<String> = tables.iter().map(|t| toml_crate_text(t)).collect();
         check_documents(&name, &files);
     }
 
     /// (b) The same, written in every spelling TOML allows (and some it does not).
     #[test]
-    fn toml_text_documents(name in container_name(),
-                           main in main_table(),
-                           dropins in proptest::collection::vec(table_for(schema::ROOT), 0..3),
-                           seed in any::<u64>()) {
-        let files: Vec<String> = std::iter::once(&main)
-            .chain(&dropins)
+    fn toml_text_documents(name in container_name(), tables in definition_files(3), seed in any::<u64>()) {
+        let files: Vec<String> = tables
+            .iter()
             .enumerate()
             .map(|(i, t)| handwritten_text(t, seed.wrapping_add(i as u64)))
             .collect();
@@ -1011,13 +1214,13 @@ proptest! {
 
     /// (a, b) A generated document damaged here and there.
     #[test]
-    fn mangled_documents(main in main_table(),
+    fn mangled_documents(tables in definition_files(0),
                          seed in any::<u64>(),
                          edits in proptest::collection::vec(
                              (any::<usize>(), any::<usize>(), select(TOKENS.to_vec())), 1..6)) {
-        let text = handwritten_text(&main, seed);
+        let text = handwritten_text(&tables[0], seed);
         check_documents(&fuzz_name(), &[mangle(&text, &edits)]);
-        check_documents(&fuzz_name(), &[text, mangle(&toml_crate_text(&main), &edits)]);
+        check_documents(&fuzz_name(), &[text, mangle(&toml_crate_text(&tables[0]), &edits)]);
     }
 
     /// Nesting far deeper than any definition: refused, not a stack overflow.
@@ -1088,8 +1291,13 @@ proptest! {
 #[test]
 #[ignore = "known bug: out-of-range integers are accepted and `show` changes them"]
 fn out_of_range_integers_are_refused_or_kept() {
-    for literal in ["18446744073709551615", "0xFFFFFFFFFFFFFFFF", "9223372036854775808"] {
-        let text = format!("[exec]\ncommand = [\"/bin/true\"]\n[resources]\ntasks_max = {literal}\n");
+    for literal in [
+        "18446744073709551615",
+        "0xFFFFFFFFFFFFFFFF",
+        "9223372036854775808",
+    ] {
+        let text =
+            format!("[exec]\ncommand = [\"/bin/true\"]\n[resources]\ntasks_max = {literal}\n");
         if let Some(loaded) = check(&fuzz_name(), &[text]) {
             round_trip(&fuzz_name(), &loaded, true);
         }

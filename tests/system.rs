@@ -22,7 +22,11 @@ fn in_a_real_systemd() {
     let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/berth-sandbox");
     let is_root = nix::unistd::Uid::effective().is_root();
     if !is_root || !harness.exists() {
-        let why = if is_root { "the harness is missing" } else { "not root" };
+        let why = if is_root {
+            "the harness is missing"
+        } else {
+            "not root"
+        };
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("system tests cannot run: {why}; they need root to boot a systemd sandbox");
         }
@@ -44,7 +48,10 @@ fn in_a_real_systemd() {
         .expect("the harness runs");
     print!("{}", String::from_utf8_lossy(&out.stdout));
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "system tests failed inside the sandbox");
+    assert!(
+        out.status.success(),
+        "system tests failed inside the sandbox"
+    );
 }
 
 /// The cargo target directory (the binaries under test live there).
@@ -53,7 +60,12 @@ fn target_dir() -> PathBuf {
     exe.ancestors()
         .find(|p| p.file_name().is_some_and(|n| n == "target"))
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| exe.parent().and_then(Path::parent).unwrap_or(&exe).to_path_buf())
+        .unwrap_or_else(|| {
+            exe.parent()
+                .and_then(Path::parent)
+                .unwrap_or(&exe)
+                .to_path_buf()
+        })
 }
 
 // ---------------------------------------------------------------- helpers (inside)
@@ -85,7 +97,10 @@ fn ok(args: &[&str]) -> String {
 }
 
 fn sh(cmd: &str) -> (bool, String) {
-    let out = Command::new("sh").args(["-c", cmd]).output().expect("sh runs");
+    let out = Command::new("sh")
+        .args(["-c", cmd])
+        .output()
+        .expect("sh runs");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -105,7 +120,9 @@ fn status_json(name: &str) -> serde_json::Value {
 }
 
 fn leader(name: &str) -> u32 {
-    status_json(name)["leader"].as_u64().expect("a running container has a leader") as u32
+    status_json(name)["leader"]
+        .as_u64()
+        .expect("a running container has a leader") as u32
 }
 
 fn mountinfo() -> Vec<String> {
@@ -134,10 +151,19 @@ fn assert_nothing_left(name: &str, mounts_before: &[String], first_start: bool) 
     let (_, units) = sh("systemctl list-units --all --no-legend 'berth-*.scope'");
     assert!(!units.contains(&unit), "{unit} is still loaded: {units}");
     let (_, machines) = sh("machinectl list --no-legend");
-    assert!(!machines.contains(name), "machine {name} still registered: {machines}");
-    assert!(!Path::new(&format!("/run/berth/{name}")).exists(), "/run/berth/{name} left");
+    assert!(
+        !machines.contains(name),
+        "machine {name} still registered: {machines}"
+    );
+    assert!(
+        !Path::new(&format!("/run/berth/{name}")).exists(),
+        "/run/berth/{name} left"
+    );
     if first_start {
-        assert!(!Path::new(&format!("/var/lib/berth/{name}")).exists(), "/var/lib/berth/{name} left");
+        assert!(
+            !Path::new(&format!("/var/lib/berth/{name}")).exists(),
+            "/var/lib/berth/{name} left"
+        );
     }
     assert_eq!(mountinfo(), mounts_before, "the host's mount table changed");
 }
@@ -177,7 +203,10 @@ fn start_confines_limits_and_shows_everywhere() {
     let scope = "/berth.slice/berth-systest.slice/berth-sysweb.scope";
     assert!(cgroup.contains(&format!(":memory:{scope}")), "{cgroup}");
     let cg = |ctl: &str, file: &str| read_trim(&format!("/sys/fs/cgroup/{ctl}{scope}/{file}"));
-    assert_eq!(cg("memory", "memory.limit_in_bytes"), (64u64 << 20).to_string());
+    assert_eq!(
+        cg("memory", "memory.limit_in_bytes"),
+        (64u64 << 20).to_string()
+    );
     assert_eq!(cg("pids", "pids.max"), "32");
     assert_eq!(cg("cpu,cpuacct", "cpu.cfs_quota_us"), "50000");
 
@@ -193,15 +222,34 @@ fn start_confines_limits_and_shows_everywhere() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"));
     assert_eq!(
-        ok(&["exec", "sysweb", "/bin/sh", "-c", "readlink -f /usr/bin/sh >/dev/null; echo $container"]),
+        ok(&[
+            "exec",
+            "sysweb",
+            "/bin/sh",
+            "-c",
+            "readlink -f /usr/bin/sh >/dev/null; echo $container"
+        ]),
         "berth\n"
     );
     let out = berth(&["exec", "sysweb", "/bin/sh", "-c", "exit 7"]);
-    assert_eq!(out.status.code(), Some(7), "exec returns the command's exit code");
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "exec returns the command's exit code"
+    );
 
     // /etc is private and persistent.
-    ok(&["exec", "sysweb", "/bin/sh", "-c", "echo kept > /etc/berth-marker"]);
-    assert!(!Path::new("/etc/berth-marker").exists(), "a container write reached the host's /etc");
+    ok(&[
+        "exec",
+        "sysweb",
+        "/bin/sh",
+        "-c",
+        "echo kept > /etc/berth-marker",
+    ]);
+    assert!(
+        !Path::new("/etc/berth-marker").exists(),
+        "a container write reached the host's /etc"
+    );
     assert!(Path::new("/var/lib/berth/sysweb/etc/berth-marker").exists());
 
     // systemd, the journal and machined see it.
@@ -209,15 +257,28 @@ fn start_confines_limits_and_shows_everywhere() {
     assert!(up, "systemctl status");
     let (_, delegate) = sh("systemctl show -P Delegate berth-sysweb.scope");
     assert_eq!(delegate.trim(), "yes");
-    wait_for("the payload's output in the journal", Duration::from_secs(5), || {
-        sh("journalctl -u berth-sysweb.scope --no-pager -o cat").1.contains("hello-from-payload")
-    });
+    wait_for(
+        "the payload's output in the journal",
+        Duration::from_secs(5),
+        || {
+            sh("journalctl -u berth-sysweb.scope --no-pager -o cat")
+                .1
+                .contains("hello-from-payload")
+        },
+    );
     let (_, tagged) = sh("journalctl -t sysweb --no-pager -o cat");
-    assert!(tagged.contains("hello-from-payload"), "identifier is the container name");
+    assert!(
+        tagged.contains("hello-from-payload"),
+        "identifier is the container name"
+    );
     let (_, machines) = sh("machinectl list --no-legend");
     assert!(machines.contains("sysweb"), "{machines}");
     let list = ok(&["list"]);
-    assert!(list.lines().any(|l| l.starts_with("sysweb") && l.contains("running")), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("sysweb") && l.contains("running")),
+        "{list}"
+    );
     let status = ok(&["status", "sysweb"]);
     assert!(status.contains("State: running"), "{status}");
     assert!(status.contains("limit 64.0M"), "{status}");
@@ -229,11 +290,17 @@ fn start_confines_limits_and_shows_everywhere() {
 
     // A restart keeps /etc.
     ok(&["restart", "sysweb"]);
-    assert_eq!(ok(&["exec", "sysweb", "/bin/cat", "/etc/berth-marker"]), "kept\n");
+    assert_eq!(
+        ok(&["exec", "sysweb", "/bin/cat", "/etc/berth-marker"]),
+        "kept\n"
+    );
 
     let pid = leader("sysweb");
     ok(&["stop", "sysweb"]);
-    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "PID 1 of the container survived");
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "PID 1 of the container survived"
+    );
     assert_nothing_left("sysweb", &mounts, false);
 }
 
@@ -241,7 +308,10 @@ fn start_confines_limits_and_shows_everywhere() {
 #[ignore = "runs inside the systemd sandbox"]
 fn kill_and_escaped_names() {
     let mounts = mountinfo();
-    define("my-app", "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n");
+    define(
+        "my-app",
+        "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n",
+    );
     ok(&["start", "my-app"]);
     let (active, _) = sh("systemctl is-active 'berth-my\\x2dapp.scope'");
     assert!(active, "unit name is escaped like systemd-escape");
@@ -297,18 +367,27 @@ fn failed_starts_roll_back() {
     assert_nothing_left("nocmd", &mounts, true);
 
     // The helper dies before doing anything.
-    define("nohelper", "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n");
+    define(
+        "nohelper",
+        "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n",
+    );
     let out = berth_env(&["start", "nohelper"], &[("BERTH_HELPER", "/bin/false")]);
     assert_eq!(out.status.code(), Some(1));
     assert_nothing_left("nohelper", &mounts, true);
 
     // An invalid definition changes nothing at all.
-    define("invalid", "[exec]\ncommand = [\"/bin/true\"]\n[resources]\nmemory_max = \"lots\"\n");
+    define(
+        "invalid",
+        "[exec]\ncommand = [\"/bin/true\"]\n[resources]\nmemory_max = \"lots\"\n",
+    );
     let out = berth(&["start", "invalid"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("memory_max"));
     assert_nothing_left("invalid", &mounts, true);
-    assert!(!Path::new("/run/berth/invalid.lock").exists(), "an invalid definition took a lock");
+    assert!(
+        !Path::new("/run/berth/invalid.lock").exists(),
+        "an invalid definition took a lock"
+    );
 }
 
 /// `berth start` killed with SIGKILL at any moment: the next command cleans up.
@@ -316,7 +395,10 @@ fn failed_starts_roll_back() {
 #[ignore = "runs inside the systemd sandbox"]
 fn a_killed_start_is_cleaned_up_by_the_next_command() {
     let mounts = mountinfo();
-    define("crashy", "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n");
+    define(
+        "crashy",
+        "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n",
+    );
     for delay_ms in [0u64, 2, 5, 10, 20, 40, 80, 160] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
             .args(["start", "crashy"])
@@ -326,7 +408,10 @@ fn a_killed_start_is_cleaned_up_by_the_next_command() {
         let _ = child.kill();
         let _ = child.wait();
         // Whatever the moment, the next command leaves either a running container or nothing.
-        let state = status_json("crashy")["state"].as_str().unwrap_or("").to_owned();
+        let state = status_json("crashy")["state"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
         eprintln!("killed after {delay_ms} ms: state {state}");
         ok(&["stop", "crashy"]);
         assert_nothing_left("crashy", &mounts, false);

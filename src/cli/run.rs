@@ -44,7 +44,10 @@ pub fn start(ctx: &Context, names: &[String]) -> u8 {
                     eprintln!("warning: {w}");
                 }
                 tracing::info!(container = %n, unit = %started.unit, leader = started.leader, "started");
-                println!("started {n} as {} (leader PID {})", started.unit, started.leader);
+                println!(
+                    "started {n} as {} (leader PID {})",
+                    started.unit, started.leader
+                );
             }
             Err(e) => code = fail(&e),
         }

@@ -8,9 +8,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use super::exit;
 use super::run::name;
+use crate::container::Exit;
 use crate::definition::value::format_usec;
 use crate::definition::{self, LoadError};
-use crate::container::Exit;
 use crate::lifecycle::state::{self, Phase};
 use crate::lifecycle::{recover, Context};
 use crate::name::{name_from_scope_unit, Name};
@@ -68,7 +68,10 @@ pub fn list(ctx: &Context, json: bool) -> u8 {
         }
     };
     let mut rows = Vec::new();
-    for n in defined.iter().chain(units.keys().filter(|n| !defined.contains(*n))) {
+    for n in defined
+        .iter()
+        .chain(units.keys().filter(|n| !defined.contains(*n)))
+    {
         let unit = units.get(n);
         let (mut state, description) = match definition::load(&ctx.search, n) {
             Ok(l) => (state_of(unit).to_owned(), l.definition.description),
@@ -108,7 +111,10 @@ pub fn list(ctx: &Context, json: bool) -> u8 {
             ]
         })
         .collect();
-    print_table(&["NAME", "STATE", "UNIT", "MEMORY", "TASKS", "DESCRIPTION"], &table);
+    print_table(
+        &["NAME", "STATE", "UNIT", "MEMORY", "TASKS", "DESCRIPTION"],
+        &table,
+    );
     println!("\n{} container(s) listed.", rows.len());
     exit::OK
 }
@@ -209,7 +215,10 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
         .unwrap_or_default();
     let description = match &loaded {
         Ok(l) => l.definition.description.clone(),
-        Err(_) => unit.as_ref().map(|u| u.description.clone()).unwrap_or_default(),
+        Err(_) => unit
+            .as_ref()
+            .map(|u| u.description.clone())
+            .unwrap_or_default(),
     };
     let selinux = selinux_label(leader);
 
@@ -246,7 +255,10 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
     }
     match &unit {
         Some(u) if u.active_enter_usec > 0 => {
-            println!("     State: {state} since {}", timestamp(u.active_enter_usec))
+            println!(
+                "     State: {state} since {}",
+                timestamp(u.active_enter_usec)
+            )
         }
         _ => println!("     State: {state}"),
     }
@@ -260,8 +272,14 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
     }
     if let Some(u) = &unit {
         if let Some(m) = u.memory_current {
-            let limit = u.memory_limit.map(|l| format!(" (limit {})", human_bytes(l)));
-            println!("    Memory: {}{}", human_bytes(m), limit.unwrap_or_default());
+            let limit = u
+                .memory_limit
+                .map(|l| format!(" (limit {})", human_bytes(l)));
+            println!(
+                "    Memory: {}{}",
+                human_bytes(m),
+                limit.unwrap_or_default()
+            );
         }
         if let Some(t) = u.tasks_current {
             let limit = u.tasks_max.map(|l| format!(" (limit {l})"));
@@ -275,7 +293,14 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
     if let Err(LoadError::Invalid { .. } | LoadError::NotFound(..) | LoadError::Masked(..)) =
         &loaded
     {
-        println!("Definition: {}", loaded.as_ref().err().map(ToString::to_string).unwrap_or_default());
+        println!(
+            "Definition: {}",
+            loaded
+                .as_ref()
+                .err()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        );
     }
     if let Some(e) = &last_exit {
         println!("Last exit: {}", describe_exit(e));
@@ -283,7 +308,11 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
     if let Some(u) = &unit {
         println!("    CGroup: {}", u.control_group);
         for (i, (pid, cmd)) in processes.iter().enumerate() {
-            let branch = if i + 1 == processes.len() { "└─" } else { "├─" };
+            let branch = if i + 1 == processes.len() {
+                "└─"
+            } else {
+                "├─"
+            };
             println!("            {branch}{pid} {cmd}");
         }
     }
@@ -296,10 +325,7 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
 
 pub fn describe_exit(e: &Exit) -> String {
     let how = match e.signal {
-        Some(sig) => format!(
-            "killed by {}",
-            crate::definition::value::Signal(sig)
-        ),
+        Some(sig) => format!("killed by {}", crate::definition::value::Signal(sig)),
         None => format!("exited with status {}", e.status),
     };
     let oom = if e.oom_killed {
@@ -314,7 +340,11 @@ pub fn describe_exit(e: &Exit) -> String {
 /// The processes of a cgroup and its children, with their command lines.
 fn cgroup_processes(control_group: &str) -> Vec<(u32, String)> {
     let rel = control_group.trim_start_matches('/');
-    let roots = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup"];
+    let roots = [
+        "/sys/fs/cgroup/unified",
+        "/sys/fs/cgroup/systemd",
+        "/sys/fs/cgroup",
+    ];
     let Some(dir) = roots
         .iter()
         .map(|r| Path::new(r).join(rel))

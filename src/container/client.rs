@@ -57,8 +57,14 @@ pub fn helper_path() -> PathBuf {
     if let Some(p) = std::env::var_os("BERTH_HELPER") {
         return p.into();
     }
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_owned)) {
-        for candidate in [dir.join("berth-helper"), dir.join("../libexec/berth/berth-helper")] {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_owned))
+    {
+        for candidate in [
+            dir.join("berth-helper"),
+            dir.join("../libexec/berth/berth-helper"),
+        ] {
             if candidate.is_file() {
                 return candidate;
             }
@@ -78,7 +84,11 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 }
 
 impl HeldHelper {
-    fn spawn(helper: &Path, args: &[&std::ffi::OsStr], inherit_stdio: bool) -> Result<HeldHelper, HelperError> {
+    fn spawn(
+        helper: &Path,
+        args: &[&std::ffi::OsStr],
+        inherit_stdio: bool,
+    ) -> Result<HeldHelper, HelperError> {
         let spawn_err = |source| HelperError::Spawn {
             path: helper.to_owned(),
             source,
@@ -114,14 +124,29 @@ impl HeldHelper {
 
     /// The helper for `berth start`, held.
     pub fn spawn_init(helper: &Path, plan: &Path) -> Result<HeldHelper, HelperError> {
-        Self::spawn(helper, &["init".as_ref(), "--plan".as_ref(), plan.as_os_str()], false)
+        Self::spawn(
+            helper,
+            &["init".as_ref(), "--plan".as_ref(), plan.as_os_str()],
+            false,
+        )
     }
 
     /// The helper for `berth exec`, held; it runs on the caller's terminal.
-    pub fn spawn_enter(helper: &Path, plan: &Path, leader: u32, argv: &[String]) -> Result<HeldHelper, HelperError> {
+    pub fn spawn_enter(
+        helper: &Path,
+        plan: &Path,
+        leader: u32,
+        argv: &[String],
+    ) -> Result<HeldHelper, HelperError> {
         let leader = leader.to_string();
-        let mut args: Vec<&std::ffi::OsStr> =
-            vec!["enter".as_ref(), "--plan".as_ref(), plan.as_os_str(), "--leader".as_ref(), leader.as_ref(), "--".as_ref()];
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "enter".as_ref(),
+            "--plan".as_ref(),
+            plan.as_os_str(),
+            "--leader".as_ref(),
+            leader.as_ref(),
+            "--".as_ref(),
+        ];
         args.extend(argv.iter().map(std::ffi::OsStr::new));
         Self::spawn(helper, &args, true)
     }
@@ -131,7 +156,10 @@ impl HeldHelper {
     }
 
     fn go(&mut self) -> Result<(), HelperError> {
-        let mut control = self.control.take().ok_or_else(|| std::io::Error::other("released twice"))?;
+        let mut control = self
+            .control
+            .take()
+            .ok_or_else(|| std::io::Error::other("released twice"))?;
         control.write_all(b"g")?;
         Ok(())
     }
@@ -139,12 +167,17 @@ impl HeldHelper {
     /// Lets the helper build the container and waits for its report.
     pub fn release(mut self, timeout: Duration) -> Result<Started, HelperError> {
         self.go()?;
-        let status = self.status.take().ok_or_else(|| std::io::Error::other("no status pipe"))?;
+        let status = self
+            .status
+            .take()
+            .ok_or_else(|| std::io::Error::other("no status pipe"))?;
         // Lines are read on a thread so that the wait can time out.
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(status).lines() {
-                let event = line.ok().and_then(|l| serde_json::from_str::<Event>(&l).ok());
+                let event = line
+                    .ok()
+                    .and_then(|l| serde_json::from_str::<Event>(&l).ok());
                 if tx.send(event).is_err() {
                     return;
                 }
@@ -162,10 +195,14 @@ impl HeldHelper {
                 Ok(Some(Event::Ready)) => {
                     let _ = self.child.wait();
                     return match leader {
-                        Some(leader_pid) => Ok(Started { leader_pid, warnings }),
+                        Some(leader_pid) => Ok(Started {
+                            leader_pid,
+                            warnings,
+                        }),
                         None => Err(HelperError::Setup {
                             step: "report".into(),
-                            message: "the helper said ready without naming the container's PID 1".into(),
+                            message: "the helper said ready without naming the container's PID 1"
+                                .into(),
                         }),
                     };
                 }
@@ -198,7 +235,9 @@ impl HeldHelper {
         drop(self.status.take());
         let status = self.child.wait()?;
         use std::os::unix::process::ExitStatusExt;
-        Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+        Ok(status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
     }
 }
 
@@ -208,9 +247,22 @@ mod tests {
 
     #[test]
     fn events_are_json_lines() {
-        let e: Event = serde_json::from_str(r#"{"event":"error","step":"bind","message":"x"}"#).unwrap();
-        assert_eq!(e, Event::Error { step: "bind".into(), message: "x".into() });
-        assert_eq!(serde_json::to_string(&Event::Leader { pid: 7 }).unwrap(), r#"{"event":"leader","pid":7}"#);
-        assert_eq!(serde_json::to_string(&Event::Ready).unwrap(), r#"{"event":"ready"}"#);
+        let e: Event =
+            serde_json::from_str(r#"{"event":"error","step":"bind","message":"x"}"#).unwrap();
+        assert_eq!(
+            e,
+            Event::Error {
+                step: "bind".into(),
+                message: "x".into()
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&Event::Leader { pid: 7 }).unwrap(),
+            r#"{"event":"leader","pid":7}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Event::Ready).unwrap(),
+            r#"{"event":"ready"}"#
+        );
     }
 }

@@ -74,8 +74,14 @@ pub enum MountStep {
         read_only: bool,
     },
     /// A fresh copy of a host directory in a tmpfs (volatile /etc).
-    TmpfsCopy { source: PathBuf, target: PathBuf },
-    Symlink { target: PathBuf, points_to: String },
+    TmpfsCopy {
+        source: PathBuf,
+        target: PathBuf,
+    },
+    Symlink {
+        target: PathBuf,
+        points_to: String,
+    },
     /// procfs of the container's PID namespace.
     Proc,
     /// sysfs, read-only.
@@ -85,7 +91,9 @@ pub enum MountStep {
     Cgroups,
     /// The minimal /dev: a tmpfs with the named host nodes bound in, a new devpts instance,
     /// /dev/shm, /dev/mqueue and the usual symlinks.
-    Dev { nodes: Vec<String> },
+    Dev {
+        nodes: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,7 +129,9 @@ pub enum PlanError {
 
 /// Host device nodes bound into every container's /dev (the same list the scope's DeviceAllow
 /// permits, see `unit::MINIMAL_DEVICES`).
-pub const DEV_NODES: [&str; 7] = ["null", "zero", "full", "random", "urandom", "tty", "net/tun"];
+pub const DEV_NODES: [&str; 7] = [
+    "null", "zero", "full", "random", "urandom", "tty", "net/tun",
+];
 
 pub fn plan_container(def: &Definition, layout: &HostLayout) -> Result<ContainerPlan, PlanError> {
     use crate::definition::model::{Kind, Mode};
@@ -254,9 +264,12 @@ mod tests {
     use crate::diagnostic::Source;
 
     fn def(text: &str) -> Definition {
-        from_sources(&Name::new("web").unwrap(), vec![Source::new("/t.toml", text)])
-            .unwrap()
-            .definition
+        from_sources(
+            &Name::new("web").unwrap(),
+            vec![Source::new("/t.toml", text)],
+        )
+        .unwrap()
+        .definition
     }
 
     fn layout(top_level: Vec<TopLevel>) -> HostLayout {
@@ -283,7 +296,11 @@ mod tests {
 
     #[test]
     fn readme_example_on_a_merged_usr_host() {
-        let plan = plan_container(&def(include_str!("../../examples/web.toml")), &layout(merged())).unwrap();
+        let plan = plan_container(
+            &def(include_str!("../../examples/web.toml")),
+            &layout(merged()),
+        )
+        .unwrap();
         assert_eq!(plan.root, Path::new("/run/berth/web/root"));
         assert!(!plan.new_network);
         assert_eq!(
@@ -310,8 +327,14 @@ mod tests {
             read_only: false
         }));
         assert_eq!(plan.payload.argv[0], "/usr/bin/python3");
-        assert!(plan.payload.environment.contains(&("container".into(), "berth".into())));
-        assert!(plan.payload.environment.contains(&("PYTHONUNBUFFERED".into(), "1".into())));
+        assert!(plan
+            .payload
+            .environment
+            .contains(&("container".into(), "berth".into())));
+        assert!(plan
+            .payload
+            .environment
+            .contains(&("PYTHONUNBUFFERED".into(), "1".into())));
     }
 
     #[test]
@@ -365,7 +388,11 @@ mod tests {
     #[test]
     fn image_and_boot_are_refused_for_now() {
         let l = layout(merged());
-        assert!(plan_container(&def("kind = \"image\"\nroot = \"/srv/t\"\n[exec]\ncommand = [\"/x\"]\n"), &l).is_err());
+        assert!(plan_container(
+            &def("kind = \"image\"\nroot = \"/srv/t\"\n[exec]\ncommand = [\"/x\"]\n"),
+            &l
+        )
+        .is_err());
         assert!(plan_container(&def("mode = \"boot\"\n"), &l).is_err());
     }
 }

@@ -12,16 +12,31 @@ use crate::definition::model::{Definition, EtcMode, VarMode};
 
 /// Host /etc entries that a container's /etc does not take over as they are.
 pub const NOT_COPIED: [(&str, &str); 10] = [
-    ("machine-id", "written afresh: every container is a machine of its own"),
+    (
+        "machine-id",
+        "written afresh: every container is a machine of its own",
+    ),
     ("hostname", "written with the container's host name"),
-    ("mtab", "a symlink to ../proc/self/mounts, the container's own mounts"),
+    (
+        "mtab",
+        "a symlink to ../proc/self/mounts, the container's own mounts",
+    ),
     ("fstab", "emptied: a container mounts nothing from it"),
-    ("crypttab", "left out: the host's encrypted volumes are not the container's"),
+    (
+        "crypttab",
+        "left out: the host's encrypted volumes are not the container's",
+    ),
     ("machine-info", "left out: describes the host"),
     ("adjtime", "left out: the container does not own the clock"),
     (".pwd.lock", "left out: a lock file"),
-    ("berth", "left out: berth's own configuration stays on the host"),
-    ("systemd/system", "left out: the host's own units and their enablement"),
+    (
+        "berth",
+        "left out: berth's own configuration stays on the host",
+    ),
+    (
+        "systemd/system",
+        "left out: the host's own units and their enablement",
+    ),
 ];
 
 pub fn is_not_copied(relative: &Path) -> bool {
@@ -47,7 +62,10 @@ pub struct Prepared {
     pub created: Vec<PathBuf>,
 }
 
-pub fn prepare_state_dirs(def: &Definition, layout: &HostLayout) -> Result<Prepared, StateDirError> {
+pub fn prepare_state_dirs(
+    def: &Definition,
+    layout: &HostLayout,
+) -> Result<Prepared, StateDirError> {
     let mut prepared = Prepared::default();
     let dir = &layout.state_dir;
     if !dir.exists() {
@@ -101,7 +119,10 @@ pub fn seed_etc(host_etc: &Path, target: &Path, hostname: &str) -> Result<(), St
         removed.map_err(err("remove", &path))?;
     }
     write(&staging.join("hostname"), &format!("{hostname}\n"))?;
-    write(&staging.join("machine-id"), &format!("{}\n", random_machine_id()?))?;
+    write(
+        &staging.join("machine-id"),
+        &format!("{}\n", random_machine_id()?),
+    )?;
     write(&staging.join("fstab"), "")?;
     let mtab = staging.join("mtab");
     symlink("../proc/self/mounts", &mtab).map_err(err("create", &mtab))?;
@@ -140,7 +161,14 @@ fn random_machine_id() -> Result<String, StateDirError> {
 
 /// The skeleton of an empty /var.
 fn make_var(var: &Path) -> Result<(), StateDirError> {
-    for (sub, mode) in [("", 0o755), ("lib", 0o755), ("log", 0o755), ("cache", 0o755), ("spool", 0o755), ("tmp", 0o1777)] {
+    for (sub, mode) in [
+        ("", 0o755),
+        ("lib", 0o755),
+        ("log", 0o755),
+        ("cache", 0o755),
+        ("spool", 0o755),
+        ("tmp", 0o1777),
+    ] {
         let dir = var.join(sub);
         fs::create_dir_all(&dir).map_err(err("create", &dir))?;
         fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).map_err(err("chmod", &dir))?;
@@ -172,11 +200,23 @@ mod tests {
         let target = base.join("state/etc");
         fs::create_dir_all(base.join("state/etc.new/junk")).unwrap();
         seed_etc(&host, &target, "web").unwrap();
-        assert_eq!(fs::read_to_string(target.join("passwd")).unwrap(), "root:x:0:0::/root:/bin/sh\n");
-        assert_eq!(fs::read_to_string(target.join("hostname")).unwrap(), "web\n");
+        assert_eq!(
+            fs::read_to_string(target.join("passwd")).unwrap(),
+            "root:x:0:0::/root:/bin/sh\n"
+        );
+        assert_eq!(
+            fs::read_to_string(target.join("hostname")).unwrap(),
+            "web\n"
+        );
         assert_eq!(fs::read_to_string(target.join("fstab")).unwrap(), "");
-        assert_ne!(fs::read_to_string(target.join("machine-id")).unwrap(), "host\n");
-        assert_eq!(fs::read_link(target.join("mtab")).unwrap(), Path::new("../proc/self/mounts"));
+        assert_ne!(
+            fs::read_to_string(target.join("machine-id")).unwrap(),
+            "host\n"
+        );
+        assert_eq!(
+            fs::read_link(target.join("mtab")).unwrap(),
+            Path::new("../proc/self/mounts")
+        );
         assert!(!target.join("systemd/system").exists());
         assert!(!base.join("state/etc.new").exists());
         fs::remove_dir_all(&base).unwrap();

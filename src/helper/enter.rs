@@ -39,13 +39,15 @@ pub fn run(plan_path: &Path, leader: u32, argv: &[String]) -> ExitCode {
 }
 
 fn enter(plan_path: &Path, leader: u32, argv: &[String]) -> Result<u8, StepError> {
-    let plan = read_plan(plan_path).map_err(|e| super::failed("read plan", "read", plan_path, e))?;
+    let plan =
+        read_plan(plan_path).map_err(|e| super::failed("read plan", "read", plan_path, e))?;
     // All namespace files are opened first: after entering the mount namespace, /proc is the
     // container's.
     let mut files = Vec::new();
     for (name, flag) in NAMESPACES {
         let path = format!("/proc/{leader}/ns/{name}");
-        let file = File::open(&path).map_err(|e| super::failed("namespaces", "open", Path::new(&path), e))?;
+        let file = File::open(&path)
+            .map_err(|e| super::failed("namespaces", "open", Path::new(&path), e))?;
         files.push((path, file, flag));
     }
     for (path, file, flag) in &files {
@@ -60,7 +62,11 @@ fn enter(plan_path: &Path, leader: u32, argv: &[String]) -> Result<u8, StepError
                 Ok(never) => match never {},
             };
             eprintln!("berth: {}: {}", e.step, e.message);
-            std::process::exit(if e.step == "exec" { 127 } else { CANNOT_ENTER as i32 });
+            std::process::exit(if e.step == "exec" {
+                127
+            } else {
+                CANNOT_ENTER as i32
+            });
         }
         ForkResult::Parent { child } => loop {
             match waitpid(child, None) {

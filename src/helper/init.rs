@@ -52,7 +52,10 @@ pub fn run(plan_path: &Path) -> ExitCode {
         flags |= CloneFlags::CLONE_NEWNET;
     }
     if let Err(e) = unshare(flags) {
-        reporter.error(&StepError::new("namespaces", format!("cannot create namespaces: {e}")));
+        reporter.error(&StepError::new(
+            "namespaces",
+            format!("cannot create namespaces: {e}"),
+        ));
         return ExitCode::FAILURE;
     }
     // SAFETY: the helper is single-threaded (it never starts threads), so the child may run
@@ -70,7 +73,10 @@ pub fn run(plan_path: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            reporter.error(&StepError::new("fork", format!("cannot start the container's PID 1: {e}")));
+            reporter.error(&StepError::new(
+                "fork",
+                format!("cannot start the container's PID 1: {e}"),
+            ));
             ExitCode::FAILURE
         }
     }
@@ -85,9 +91,12 @@ fn container_init(plan: &ContainerPlan, mut reporter: Reporter) -> i32 {
             Ok(stream) => OwnedFd::from(stream),
             Err(e) => {
                 let _ = reporter.send(&Event::Warning {
-                    message: format!("no journal stream ({e}); the payload's output goes to berth's stderr"),
+                    message: format!(
+                        "no journal stream ({e}); the payload's output goes to berth's stderr"
+                    ),
                 });
-                nix::unistd::dup(std::io::stderr().as_fd()).map_err(|e| StepError::new("journal", e.to_string()))?
+                nix::unistd::dup(std::io::stderr().as_fd())
+                    .map_err(|e| StepError::new("journal", e.to_string()))?
             }
         };
         // PID 1 must not hold berth's terminal or pipes open for the container's lifetime: its
@@ -99,7 +108,12 @@ fn container_init(plan: &ContainerPlan, mut reporter: Reporter) -> i32 {
             bring_up_loopback();
         }
         root::pivot(&plan.root)?;
-        nix::unistd::sethostname(&plan.hostname).map_err(|e| StepError::new("hostname", format!("cannot set host name {}: {e}", plan.hostname)))?;
+        nix::unistd::sethostname(&plan.hostname).map_err(|e| {
+            StepError::new(
+                "hostname",
+                format!("cannot set host name {}: {e}", plan.hostname),
+            )
+        })?;
         let payload = start_payload(plan, &output)?;
         Ok((output, exit_dir, payload))
     })();
@@ -131,20 +145,29 @@ fn start_payload(plan: &ContainerPlan, output: &OwnedFd) -> Result<Pid, StepErro
         blocked.add(s);
     }
     blocked.add(Signal::SIGCHLD);
-    blocked.thread_block().map_err(|e| StepError::new("signals", e.to_string()))?;
+    blocked
+        .thread_block()
+        .map_err(|e| StepError::new("signals", e.to_string()))?;
     // The payload reports an exec failure on this pipe; a successful exec closes it.
-    let (exec_read, exec_write) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| StepError::new("exec", e.to_string()))?;
+    let (exec_read, exec_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| StepError::new("exec", e.to_string()))?;
     // SAFETY: PID 1 of the container is single-threaded; the child only sets up and execs.
     match unsafe { fork() }.map_err(|e| StepError::new("fork", e.to_string()))? {
         ForkResult::Child => {
             drop(exec_read);
-            let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-            let e = match payload_stdio(output).and_then(|()| payload::exec(&plan.payload, &plan.payload.argv)) {
+            let _ = nix::sys::signal::sigprocmask(
+                SigmaskHow::SIG_SETMASK,
+                Some(&SigSet::empty()),
+                None,
+            );
+            let e = match payload_stdio(output)
+                .and_then(|()| payload::exec(&plan.payload, &plan.payload.argv))
+            {
                 Err(e) => e,
                 Ok(never) => match never {},
             };
-            let _ = fs::File::from(exec_write).write_all(format!("{}\0{}", e.step, e.message).as_bytes());
+            let _ = fs::File::from(exec_write)
+                .write_all(format!("{}\0{}", e.step, e.message).as_bytes());
             std::process::exit(127);
         }
         ForkResult::Parent { child } => {
@@ -169,7 +192,8 @@ fn start_payload(plan: &ContainerPlan, output: &OwnedFd) -> Result<Pid, StepErro
 }
 
 fn payload_stdio(output: &OwnedFd) -> Result<(), StepError> {
-    let null = fs::File::open("/dev/null").map_err(|e| failed("stdio", "open", Path::new("/dev/null"), e))?;
+    let null = fs::File::open("/dev/null")
+        .map_err(|e| failed("stdio", "open", Path::new("/dev/null"), e))?;
     let stdio = |r: nix::Result<()>| r.map_err(|e| StepError::new("stdio", e.to_string()));
     stdio(nix::unistd::dup2_stdin(&null))?;
     stdio(nix::unistd::dup2_stdout(output))?;
@@ -192,7 +216,9 @@ fn supervise(payload: Pid) -> (i32, Option<i32>) {
         loop {
             match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(pid, code)) if pid == payload => return (code, None),
-                Ok(WaitStatus::Signaled(pid, sig, _)) if pid == payload => return (128 + sig as i32, Some(sig as i32)),
+                Ok(WaitStatus::Signaled(pid, sig, _)) if pid == payload => {
+                    return (128 + sig as i32, Some(sig as i32))
+                }
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
                 Ok(_) => continue,
             }
@@ -211,7 +237,9 @@ fn supervise(payload: Pid) -> (i32, Option<i32>) {
 /// Writes how the payload ended where `berth status` finds it, through a directory opened
 /// before pivot_root (the host's /run/berth is not visible inside).
 fn record_exit(dir: &fs::File, exit_file: &Path, (status, signal): (i32, Option<i32>)) {
-    let Some(name) = exit_file.file_name() else { return };
+    let Some(name) = exit_file.file_name() else {
+        return;
+    };
     let exit = Exit {
         status,
         signal,
@@ -221,9 +249,19 @@ fn record_exit(dir: &fs::File, exit_file: &Path, (status, signal): (i32, Option<
             .map(|d| d.as_micros() as u64)
             .unwrap_or(0),
     };
-    let Ok(text) = serde_json::to_vec(&exit) else { return };
-    let flags = nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CREAT | nix::fcntl::OFlag::O_TRUNC | nix::fcntl::OFlag::O_CLOEXEC;
-    if let Ok(fd) = nix::fcntl::openat(dir, name, flags, nix::sys::stat::Mode::from_bits_truncate(0o644)) {
+    let Ok(text) = serde_json::to_vec(&exit) else {
+        return;
+    };
+    let flags = nix::fcntl::OFlag::O_WRONLY
+        | nix::fcntl::OFlag::O_CREAT
+        | nix::fcntl::OFlag::O_TRUNC
+        | nix::fcntl::OFlag::O_CLOEXEC;
+    if let Ok(fd) = nix::fcntl::openat(
+        dir,
+        name,
+        flags,
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    ) {
         let _ = fs::File::from(fd).write_all(&text);
     }
 }
@@ -252,5 +290,7 @@ fn connect_journal(identifier: &str) -> std::io::Result<UnixStream> {
 
 /// A new network namespace has only a loopback device, and it is down.
 fn bring_up_loopback() {
-    let _ = std::process::Command::new("ip").args(["link", "set", "lo", "up"]).status();
+    let _ = std::process::Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status();
 }

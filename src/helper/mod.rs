@@ -32,7 +32,12 @@ impl StepError {
 }
 
 /// `cannot OP PATH: ERRNO` for a step.
-pub fn failed(step: &'static str, op: &str, path: &std::path::Path, e: impl std::fmt::Display) -> StepError {
+pub fn failed(
+    step: &'static str,
+    op: &str,
+    path: &std::path::Path,
+    e: impl std::fmt::Display,
+) -> StepError {
     StepError::new(step, format!("cannot {op} {}: {e}", path.display()))
 }
 

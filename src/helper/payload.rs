@@ -31,12 +31,19 @@ pub fn lookup(user: &str, passwd: &str, group: &str) -> Option<User> {
             return None;
         }
         let uid: u32 = f[2].parse().ok()?;
-        (f[0] == user || numeric == Some(uid)).then(|| (f[0].to_owned(), uid, f[3].parse().ok(), f[5], f[6]))
+        (f[0] == user || numeric == Some(uid))
+            .then(|| (f[0].to_owned(), uid, f[3].parse().ok(), f[5], f[6]))
     });
     let (name, uid, gid, home, shell) = match entry {
         Some((name, uid, gid, home, shell)) => (name, uid, gid?, home.to_owned(), shell.to_owned()),
         // A numeric ID without an entry runs with that ID as its group too, like runc.
-        None => (user.to_owned(), numeric?, numeric?, "/".to_owned(), "/bin/sh".to_owned()),
+        None => (
+            user.to_owned(),
+            numeric?,
+            numeric?,
+            "/".to_owned(),
+            "/bin/sh".to_owned(),
+        ),
     };
     let groups = group
         .lines()
@@ -46,16 +53,31 @@ pub fn lookup(user: &str, passwd: &str, group: &str) -> Option<User> {
             (members.split(',').any(|m| m == name)).then(|| f.get(2)?.parse().ok())?
         })
         .collect();
-    Some(User { name, uid, gid, home, shell, groups })
+    Some(User {
+        name,
+        uid,
+        gid,
+        home,
+        shell,
+        groups,
+    })
 }
 
 /// Switches to the payload's user and environment and executes it. Returns only on failure.
 pub fn exec(payload: &Payload, argv: &[String]) -> Result<Infallible, StepError> {
     let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = fs::read_to_string("/etc/group").unwrap_or_default();
-    let user = lookup(&payload.user, &passwd, &group)
-        .ok_or_else(|| StepError::new("user", format!("no user `{}` in the container's /etc/passwd", payload.user)))?;
-    let argv: Vec<String> = if argv.is_empty() { vec![user.shell.clone()] } else { argv.to_vec() };
+    let user = lookup(&payload.user, &passwd, &group).ok_or_else(|| {
+        StepError::new(
+            "user",
+            format!("no user `{}` in the container's /etc/passwd", payload.user),
+        )
+    })?;
+    let argv: Vec<String> = if argv.is_empty() {
+        vec![user.shell.clone()]
+    } else {
+        argv.to_vec()
+    };
 
     let mut env: Vec<(String, String)> = vec![
         ("HOME".into(), user.home.clone()),
@@ -75,28 +97,52 @@ pub fn exec(payload: &Payload, argv: &[String]) -> Result<Infallible, StepError>
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let program = resolve(&argv[0], &path)
-        .ok_or_else(|| StepError::new("exec", format!("cannot find {} in the container (PATH={path})", argv[0])))?;
+    let program = resolve(&argv[0], &path).ok_or_else(|| {
+        StepError::new(
+            "exec",
+            format!("cannot find {} in the container (PATH={path})", argv[0]),
+        )
+    })?;
 
     // No privilege can be regained by exec from here on; this is also where capabilities and
     // seccomp will be applied (last, right before exec).
     if payload.no_new_privileges {
-        nix::sys::prctl::set_no_new_privs().map_err(|e| StepError::new("no_new_privs", e.to_string()))?;
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| StepError::new("no_new_privs", e.to_string()))?;
     }
     let groups: Vec<Gid> = user.groups.iter().map(|g| Gid::from_raw(*g)).collect();
-    setgroups(&groups).map_err(|e| StepError::new("user", format!("setgroups for {}: {e}", user.name)))?;
-    setgid(Gid::from_raw(user.gid)).map_err(|e| StepError::new("user", format!("setgid {}: {e}", user.gid)))?;
-    setuid(Uid::from_raw(user.uid)).map_err(|e| StepError::new("user", format!("setuid {}: {e}", user.uid)))?;
+    setgroups(&groups)
+        .map_err(|e| StepError::new("user", format!("setgroups for {}: {e}", user.name)))?;
+    setgid(Gid::from_raw(user.gid))
+        .map_err(|e| StepError::new("user", format!("setgid {}: {e}", user.gid)))?;
+    setuid(Uid::from_raw(user.uid))
+        .map_err(|e| StepError::new("user", format!("setuid {}: {e}", user.uid)))?;
     nix::unistd::chdir(&payload.working_directory).map_err(|e| {
-        StepError::new("working directory", format!("cannot chdir to {}: {e}", payload.working_directory.display()))
+        StepError::new(
+            "working directory",
+            format!(
+                "cannot chdir to {}: {e}",
+                payload.working_directory.display()
+            ),
+        )
     })?;
 
-    let cstr = |s: &str| CString::new(s).map_err(|_| StepError::new("exec", format!("NUL byte in {s:?}")));
-    let c_argv = argv.iter().map(|a| cstr(a)).collect::<Result<Vec<_>, _>>()?;
-    let c_env = env.iter().map(|(k, v)| cstr(&format!("{k}={v}"))).collect::<Result<Vec<_>, _>>()?;
+    let cstr =
+        |s: &str| CString::new(s).map_err(|_| StepError::new("exec", format!("NUL byte in {s:?}")));
+    let c_argv = argv
+        .iter()
+        .map(|a| cstr(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let c_env = env
+        .iter()
+        .map(|(k, v)| cstr(&format!("{k}={v}")))
+        .collect::<Result<Vec<_>, _>>()?;
     let c_program = cstr(&program)?;
     let e = execve(&c_program, &c_argv, &c_env).unwrap_err();
-    Err(StepError::new("exec", format!("cannot execute {program}: {e}")))
+    Err(StepError::new(
+        "exec",
+        format!("cannot execute {program}: {e}"),
+    ))
 }
 
 /// The program as execvp would find it, searching `path` for a name without `/`.
@@ -114,7 +160,8 @@ fn resolve(program: &str, path: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n";
+    const PASSWD: &str =
+        "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n";
     const GROUP: &str = "root:x:0:\nwww-data:x:33:\nadm:x:4:www-data,syslog\n";
 
     #[test]

@@ -17,9 +17,16 @@ fn under(root: &Path, target: &Path) -> PathBuf {
     root.join(target.strip_prefix("/").unwrap_or(target))
 }
 
-fn mount_fs(step: &'static str, fstype: &str, target: &Path, flags: MsFlags, data: Option<&str>) -> Step {
+fn mount_fs(
+    step: &'static str,
+    fstype: &str,
+    target: &Path,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Step {
     mkdir(step, target)?;
-    mount(Some(fstype), target, Some(fstype), flags, data).map_err(|e| failed(step, &format!("mount {fstype} on"), target, e))
+    mount(Some(fstype), target, Some(fstype), flags, data)
+        .map_err(|e| failed(step, &format!("mount {fstype} on"), target, e))
 }
 
 fn mkdir(step: &'static str, dir: &Path) -> Step {
@@ -29,10 +36,22 @@ fn mkdir(step: &'static str, dir: &Path) -> Step {
 /// Mounts and remounts so that nothing propagates back to the host, then builds every planned
 /// step under the new root.
 pub fn build(plan: &ContainerPlan) -> Step {
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>)
-        .map_err(|e| failed("private mounts", "make slave", Path::new("/"), e))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .map_err(|e| failed("private mounts", "make slave", Path::new("/"), e))?;
     let root = &plan.root;
-    mount_fs("root", "tmpfs", root, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=0755"))?;
+    mount_fs(
+        "root",
+        "tmpfs",
+        root,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=0755"),
+    )?;
     for step in &plan.mounts {
         carry_out(root, step)?;
     }
@@ -41,7 +60,12 @@ pub fn build(plan: &ContainerPlan) -> Step {
 
 fn carry_out(root: &Path, step: &MountStep) -> Step {
     match step {
-        MountStep::Tmpfs { target, mode, size, noexec } => {
+        MountStep::Tmpfs {
+            target,
+            mode,
+            size,
+            noexec,
+        } => {
             let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
             if *noexec {
                 flags |= MsFlags::MS_NOEXEC;
@@ -52,17 +76,30 @@ fn carry_out(root: &Path, step: &MountStep) -> Step {
             }
             mount_fs("tmpfs", "tmpfs", &under(root, target), flags, Some(&data))
         }
-        MountStep::Bind { source, target, read_only } => bind(source, &under(root, target), *read_only),
+        MountStep::Bind {
+            source,
+            target,
+            read_only,
+        } => bind(source, &under(root, target), *read_only),
         MountStep::TmpfsCopy { source, target } => {
             let dir = under(root, target);
-            mount_fs("volatile copy", "tmpfs", &dir, MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=0755"))?;
+            mount_fs(
+                "volatile copy",
+                "tmpfs",
+                &dir,
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                Some("mode=0755"),
+            )?;
             let staging = dir.join(".berth-copy");
             crate::container::state_dirs::copy_tree(source, &staging)
                 .map_err(|e| StepError::new("volatile copy", e.to_string()))?;
-            for entry in fs::read_dir(&staging).map_err(|e| failed("volatile copy", "read", &staging, e))? {
+            for entry in
+                fs::read_dir(&staging).map_err(|e| failed("volatile copy", "read", &staging, e))?
+            {
                 let entry = entry.map_err(|e| failed("volatile copy", "read", &staging, e))?;
                 let to = dir.join(entry.file_name());
-                fs::rename(entry.path(), &to).map_err(|e| failed("volatile copy", "move into place", &to, e))?;
+                fs::rename(entry.path(), &to)
+                    .map_err(|e| failed("volatile copy", "move into place", &to, e))?;
             }
             fs::remove_dir(&staging).map_err(|e| failed("volatile copy", "remove", &staging, e))
         }
@@ -103,10 +140,29 @@ fn bind(source: &Path, target: &Path, read_only: bool) -> Step {
             fs::write(target, "").map_err(|e| failed("bind mount", "create", target, e))?;
         }
     }
-    mount(Some(source), target, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-        .map_err(|e| StepError::new("bind mount", format!("cannot bind {} to {}: {e}", source.display(), target.display())))?;
+    mount(
+        Some(source),
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        StepError::new(
+            "bind mount",
+            format!(
+                "cannot bind {} to {}: {e}",
+                source.display(),
+                target.display()
+            ),
+        )
+    })?;
     if read_only {
-        let flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+        let flags = MsFlags::MS_BIND
+            | MsFlags::MS_REMOUNT
+            | MsFlags::MS_RDONLY
+            | MsFlags::MS_NOSUID
+            | MsFlags::MS_NODEV;
         mount(None::<&str>, target, None::<&str>, flags, None::<&str>)
             .map_err(|e| failed("bind mount", "make read-only", target, e))?;
     }
@@ -116,7 +172,13 @@ fn bind(source: &Path, target: &Path, read_only: bool) -> Step {
 /// The minimal /dev.
 fn dev(root: &Path, nodes: &[String]) -> Step {
     let dev = root.join("dev");
-    mount_fs("dev", "tmpfs", &dev, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some("mode=0755,size=4m"))?;
+    mount_fs(
+        "dev",
+        "tmpfs",
+        &dev,
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("mode=0755,size=4m"),
+    )?;
     for node in nodes {
         let host = Path::new("/dev").join(node);
         if host.exists() {
@@ -130,7 +192,13 @@ fn dev(root: &Path, nodes: &[String]) -> Step {
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
         Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
     )?;
-    mount_fs("dev", "tmpfs", &dev.join("shm"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777"))?;
+    mount_fs(
+        "dev",
+        "tmpfs",
+        &dev.join("shm"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=1777"),
+    )?;
     mount_fs(
         "dev",
         "mqueue",
@@ -162,16 +230,34 @@ fn cgroups(root: &Path) -> Step {
     if hierarchies.iter().any(|h| h.relative.is_empty()) {
         return mount_fs("cgroups", "cgroup2", &base, ro, None);
     }
-    mount(Some("tmpfs"), &base, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, Some("mode=0755"))
-        .map_err(|e| failed("cgroups", "mount tmpfs on", &base, e))?;
+    mount(
+        Some("tmpfs"),
+        &base,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=0755"),
+    )
+    .map_err(|e| failed("cgroups", "mount tmpfs on", &base, e))?;
     for h in &hierarchies {
         let target = base.join(&h.relative);
         mkdir("cgroups", &target)?;
-        mount(Some("cgroup"), &target, Some(h.fstype.as_str()), ro, h.options.as_deref())
-            .map_err(|e| failed("cgroups", &format!("mount {} on", h.fstype), &target, e))?;
+        mount(
+            Some("cgroup"),
+            &target,
+            Some(h.fstype.as_str()),
+            ro,
+            h.options.as_deref(),
+        )
+        .map_err(|e| failed("cgroups", &format!("mount {} on", h.fstype), &target, e))?;
     }
-    mount(None::<&str>, &base, None::<&str>, MsFlags::MS_REMOUNT | ro, Some("mode=0755"))
-        .map_err(|e| failed("cgroups", "make read-only", &base, e))
+    mount(
+        None::<&str>,
+        &base,
+        None::<&str>,
+        MsFlags::MS_REMOUNT | ro,
+        Some("mode=0755"),
+    )
+    .map_err(|e| failed("cgroups", "make read-only", &base, e))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -199,17 +285,29 @@ pub fn cgroup_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
                 mount_point.strip_prefix("/sys/fs/cgroup/")?.to_owned()
             };
             match fstype {
-                "cgroup2" => Some(Hierarchy { relative, fstype: fstype.into(), options: None }),
+                "cgroup2" => Some(Hierarchy {
+                    relative,
+                    fstype: fstype.into(),
+                    options: None,
+                }),
                 "cgroup" => {
                     let controllers: Vec<&str> = super_options
                         .split(',')
-                        .filter(|o| !matches!(*o, "rw" | "ro") && !o.contains("agent") && *o != "clone_children")
+                        .filter(|o| {
+                            !matches!(*o, "rw" | "ro")
+                                && !o.contains("agent")
+                                && *o != "clone_children"
+                        })
                         .collect();
                     let mut options = controllers.join(",");
                     if options.starts_with("name=") {
                         options = format!("none,{options}");
                     }
-                    Some(Hierarchy { relative, fstype: fstype.into(), options: Some(options) })
+                    Some(Hierarchy {
+                        relative,
+                        fstype: fstype.into(),
+                        options: Some(options),
+                    })
                 }
                 _ => None,
             }
@@ -223,11 +321,19 @@ pub fn pivot(root: &Path) -> Step {
     mkdir("pivot_root", &old)?;
     nix::unistd::pivot_root(root, &old).map_err(|e| failed("pivot_root", "pivot into", root, e))?;
     nix::unistd::chdir("/").map_err(|e| failed("pivot_root", "chdir to", Path::new("/"), e))?;
-    umount2("/.old-root", MntFlags::MNT_DETACH).map_err(|e| failed("pivot_root", "detach", Path::new("/.old-root"), e))?;
-    fs::remove_dir("/.old-root").map_err(|e| failed("pivot_root", "remove", Path::new("/.old-root"), e))?;
+    umount2("/.old-root", MntFlags::MNT_DETACH)
+        .map_err(|e| failed("pivot_root", "detach", Path::new("/.old-root"), e))?;
+    fs::remove_dir("/.old-root")
+        .map_err(|e| failed("pivot_root", "remove", Path::new("/.old-root"), e))?;
     // The tmpfs root itself is read-only from now on; what must be written has its own mount.
-    mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=0755"))
-        .map_err(|e| failed("pivot_root", "make read-only", Path::new("/"), e))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=0755"),
+    )
+    .map_err(|e| failed("pivot_root", "make read-only", Path::new("/"), e))?;
     let _ = fs::set_permissions("/", fs::Permissions::from_mode(0o755));
     Ok(())
 }
@@ -246,7 +352,14 @@ mod tests {
                  34 30 0:30 / /sys/fs/cgroup/cpu,cpuacct rw shared:13 - cgroup cgroup rw,cpu,cpuacct\n";
         let h = cgroup_hierarchies(m);
         assert_eq!(h.len(), 4);
-        assert_eq!(h[0], Hierarchy { relative: "unified".into(), fstype: "cgroup2".into(), options: None });
+        assert_eq!(
+            h[0],
+            Hierarchy {
+                relative: "unified".into(),
+                fstype: "cgroup2".into(),
+                options: None
+            }
+        );
         assert_eq!(h[1].options.as_deref(), Some("xattr,name=systemd"));
         assert_eq!(h[2].options.as_deref(), Some("memory"));
         assert_eq!(h[3].relative, "cpu,cpuacct");
@@ -256,6 +369,13 @@ mod tests {
     #[test]
     fn hierarchies_of_a_unified_host() {
         let m = "30 24 0:26 / /sys/fs/cgroup rw shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
-        assert_eq!(cgroup_hierarchies(m), [Hierarchy { relative: String::new(), fstype: "cgroup2".into(), options: None }]);
+        assert_eq!(
+            cgroup_hierarchies(m),
+            [Hierarchy {
+                relative: String::new(),
+                fstype: "cgroup2".into(),
+                options: None
+            }]
+        );
     }
 }

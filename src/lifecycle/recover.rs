@@ -45,21 +45,23 @@ pub fn clean_leftovers(
         Some(Phase::Starting { .. }) => {
             if systemd.unit_status(&unit)?.is_some() {
                 systemd.stop_unit(&unit)?;
-                cleaned.actions.push(format!("stopped {unit} of an unfinished start"));
+                cleaned
+                    .actions
+                    .push(format!("stopped {unit} of an unfinished start"));
             }
             if state.as_ref().is_some_and(|s| s.state_dir_is_new) {
                 let dir = ctx.paths.state_dir(name);
                 remove_dir(&dir)?;
-                cleaned
-                    .actions
-                    .push(format!("removed {} of an unfinished first start", dir.display()));
+                cleaned.actions.push(format!(
+                    "removed {} of an unfinished first start",
+                    dir.display()
+                ));
             }
         }
-        Some(Phase::Running { .. }) => {
-            if is_active(&systemd.unit_status(&unit)?) {
-                return Ok(cleaned);
-            }
+        Some(Phase::Running { .. }) if is_active(&systemd.unit_status(&unit)?) => {
+            return Ok(cleaned);
         }
+        Some(Phase::Running { .. }) => {}
     }
     remove_dir(&runtime_dir)?;
     cleaned

@@ -62,7 +62,15 @@ pub fn start(ctx: &Context, name: &Name) -> Result<Started, LifecycleError> {
         prepared: None,
         unit: None,
     };
-    let result = carry_out(ctx, &systemd, &loaded, &scope, &layout, &plan, &mut progress);
+    let result = carry_out(
+        ctx,
+        &systemd,
+        &loaded,
+        &scope,
+        &layout,
+        &plan,
+        &mut progress,
+    );
     match result {
         Ok(mut started) => {
             started.warnings.splice(0..0, scope.warnings);
@@ -153,9 +161,8 @@ fn carry_out(
         }
     }
 
-    let leader = ProcessId::of(started.leader_pid).ok_or(LifecycleError::DiedDuringStart {
-        name: name.clone(),
-    })?;
+    let leader = ProcessId::of(started.leader_pid)
+        .ok_or(LifecycleError::DiedDuringStart { name: name.clone() })?;
     state.phase = Phase::Running {
         leader,
         started_usec: state::now_usec(),

@@ -21,7 +21,11 @@ pub enum Stopped {
     WasNotRunning,
 }
 
-pub fn stop(ctx: &Context, name: &Name, timeout: Option<Duration>) -> Result<Stopped, LifecycleError> {
+pub fn stop(
+    ctx: &Context,
+    name: &Name,
+    timeout: Option<Duration>,
+) -> Result<Stopped, LifecycleError> {
     let _lock = ctx.lock(name)?;
     let systemd = Systemd::connect()?;
     let unit = name.scope_unit();

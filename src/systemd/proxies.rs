@@ -1,11 +1,13 @@
-//! The parts of systemd's and machined's D-Bus interfaces berth uses, and nothing more.
+//! The parts of systemd's and machined's D-Bus interfaces that berth uses, and nothing more.
 
 use zbus::proxy;
 use zbus::zvariant::{OwnedObjectPath, Value};
 
+use super::status::{TypeProperties, UnitProperties};
+
 /// A unit as ListUnitsByPatterns returns it: name, description, load state, active state,
-/// sub state, followed unit, unit path, job id, job type, job path.
-pub type ListedUnit = (
+/// sub state, followed unit, unit object path, job id, job type, job object path.
+pub(super) type ListedUnit = (
     String,
     String,
     String,
@@ -18,20 +20,27 @@ pub type ListedUnit = (
     OwnedObjectPath,
 );
 
+/// `a(sv)`: StartTransientUnit's and SetUnitProperties' property list.
+pub(super) type Properties<'a> = [(&'a str, Value<'a>)];
+
+/// `a(sa(sv))`: StartTransientUnit's auxiliary units, which berth never uses.
+pub(super) type AuxUnits<'a> = [(&'a str, &'a Properties<'a>)];
+
 #[proxy(
     interface = "org.freedesktop.systemd1.Manager",
     default_service = "org.freedesktop.systemd1",
     default_path = "/org/freedesktop/systemd1"
 )]
-pub trait Manager {
+pub(super) trait Manager {
+    /// Without a subscriber on the bus, systemd sends no JobRemoved signals.
     fn subscribe(&self) -> zbus::Result<()>;
 
     fn start_transient_unit(
         &self,
         name: &str,
         mode: &str,
-        properties: &[(&str, Value<'_>)],
-        aux: &[(&str, &[(&str, Value<'_>)])],
+        properties: &Properties<'_>,
+        aux: &AuxUnits<'_>,
     ) -> zbus::Result<OwnedObjectPath>;
 
     fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
@@ -42,7 +51,7 @@ pub trait Manager {
         &self,
         name: &str,
         runtime: bool,
-        properties: &[(&str, Value<'_>)],
+        properties: &Properties<'_>,
     ) -> zbus::Result<()>;
 
     fn attach_processes_to_unit(
@@ -60,6 +69,7 @@ pub trait Manager {
         patterns: &[&str],
     ) -> zbus::Result<Vec<ListedUnit>>;
 
+    /// The manager's form of Scope.Abandon(): by name, so no GetUnit round trip first.
     fn abandon_scope(&self, name: &str) -> zbus::Result<()>;
 
     #[zbus(signal)]
@@ -72,12 +82,28 @@ pub trait Manager {
     ) -> zbus::Result<()>;
 }
 
+/// A unit object's properties, read as typed dictionaries: one GetAll per interface, decoded
+/// straight into the fields berth reads (systemd's other properties are skipped).
+#[proxy(
+    interface = "org.freedesktop.DBus.Properties",
+    default_service = "org.freedesktop.systemd1"
+)]
+pub(super) trait UnitObject {
+    /// GetAll("org.freedesktop.systemd1.Unit").
+    #[zbus(name = "GetAll")]
+    fn unit_properties(&self, interface: &str) -> zbus::Result<UnitProperties>;
+
+    /// GetAll of the unit type's interface (org.freedesktop.systemd1.Scope, ...).
+    #[zbus(name = "GetAll")]
+    fn type_properties(&self, interface: &str) -> zbus::Result<TypeProperties>;
+}
+
 #[proxy(
     interface = "org.freedesktop.machine1.Manager",
     default_service = "org.freedesktop.machine1",
     default_path = "/org/freedesktop/machine1"
 )]
-pub trait Machine1 {
+pub(super) trait Machine1 {
     fn register_machine(
         &self,
         name: &str,
