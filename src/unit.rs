@@ -156,6 +156,20 @@ pub fn plan_scope(def: &Definition, cgroup: CgroupVersion) -> ScopePlan {
 
     let r = &def.resources;
     let v2 = cgroup == CgroupVersion::V2;
+    // Usage is reported whether or not it is limited: `berth status` and `systemctl status`
+    // show memory, CPU time, tasks and IO of every container.
+    for accounting in [
+        "MemoryAccounting",
+        "CPUAccounting",
+        "TasksAccounting",
+        if v2 {
+            "IOAccounting"
+        } else {
+            "BlockIOAccounting"
+        },
+    ] {
+        push(accounting, PropertyValue::Bool(true));
+    }
     let v1_only_warning = |key: &str| {
         format!(
             "resources.{key} is not enforced: this host's resource controllers are on cgroup v1"
@@ -281,6 +295,10 @@ devices = { "/dev/fuse" = "rw", "/dev/null" = "r" }
                 "CollectMode s",
                 "KillSignal i",
                 "TimeoutStopUSec t",
+                "MemoryAccounting b",
+                "CPUAccounting b",
+                "TasksAccounting b",
+                "IOAccounting b",
                 "MemoryMax t",
                 "MemoryHigh t",
                 "MemorySwapMax t",
@@ -329,6 +347,7 @@ devices = { "/dev/fuse" = "rw", "/dev/null" = "r" }
         assert!(names.contains(&"MemoryLimit"));
         assert!(names.contains(&"CPUShares"));
         assert!(names.contains(&"BlockIOWeight"));
+        assert!(names.contains(&"BlockIOAccounting"));
         for v2_only in [
             "MemoryMax",
             "MemoryHigh",
@@ -336,6 +355,7 @@ devices = { "/dev/fuse" = "rw", "/dev/null" = "r" }
             "CPUWeight",
             "IOWeight",
             "AllowedCPUs",
+            "IOAccounting",
         ] {
             assert!(!names.contains(&v2_only), "{v2_only}");
         }

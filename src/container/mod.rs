@@ -4,6 +4,7 @@
 pub mod client;
 pub mod plan;
 pub mod state_dirs;
+pub mod tree_copy;
 
 use std::fs;
 use std::io::Write;

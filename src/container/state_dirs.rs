@@ -5,9 +5,9 @@ use std::fs;
 use std::io;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use super::plan::HostLayout;
+use super::tree_copy::copy_tree;
 use crate::definition::model::{Definition, EtcMode, VarMode};
 
 /// Host /etc entries that a container's /etc does not take over as they are.
@@ -108,7 +108,11 @@ pub fn seed_etc(host_etc: &Path, target: &Path, hostname: &str) -> Result<(), St
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(err("remove the leftover", &staging))?;
     }
-    copy_tree(host_etc, &staging)?;
+    copy_tree(host_etc, &staging).map_err(|e| StateDirError {
+        op: "seed",
+        path: target.to_owned(),
+        source: io::Error::other(e),
+    })?;
     for (rel, _) in NOT_COPIED {
         let path = staging.join(rel);
         let removed = match fs::symlink_metadata(&path) {
@@ -127,26 +131,6 @@ pub fn seed_etc(host_etc: &Path, target: &Path, hostname: &str) -> Result<(), St
     let mtab = staging.join("mtab");
     symlink("../proc/self/mounts", &mtab).map_err(err("create", &mtab))?;
     fs::rename(&staging, target).map_err(err("rename into place", target))
-}
-
-/// Copies a tree with owners, modes, times, links and extended attributes, as `cp -a` does.
-pub fn copy_tree(source: &Path, target: &Path) -> Result<(), StateDirError> {
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg("--no-target-directory")
-        .arg(source)
-        .arg(target)
-        .status()
-        .map_err(err("run cp -a to copy", source))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(err("copy", source)(io::Error::other(format!(
-            "cp -a {} {} failed: {status}",
-            source.display(),
-            target.display()
-        ))))
-    }
 }
 
 fn write(path: &Path, text: &str) -> Result<(), StateDirError> {

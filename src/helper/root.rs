@@ -91,7 +91,7 @@ fn carry_out(root: &Path, step: &MountStep) -> Step {
                 Some("mode=0755"),
             )?;
             let staging = dir.join(".berth-copy");
-            crate::container::state_dirs::copy_tree(source, &staging)
+            crate::container::tree_copy::copy_tree(source, &staging)
                 .map_err(|e| StepError::new("volatile copy", e.to_string()))?;
             for entry in
                 fs::read_dir(&staging).map_err(|e| failed("volatile copy", "read", &staging, e))?
