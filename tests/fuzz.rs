@@ -1284,12 +1284,10 @@ proptest! {
     }
 }
 
-/// Known problem, found by `toml_text_documents`: `tasks_max = 18446744073709551615` (beyond
-/// TOML's 64-bit signed integers, so not TOML at all) is accepted, and `berth show` prints it as
-/// 9223372036854775807, a different limit. Either answer is fine: refuse it, or print what
+/// Found by `toml_text_documents`: `tasks_max = 18446744073709551615` is beyond TOML's 64-bit
+/// signed integers, so not TOML at all. It must be refused, or printed by `berth show` as what
 /// reads back the same.
 #[test]
-#[ignore = "known bug: out-of-range integers are accepted and `show` changes them"]
 fn out_of_range_integers_are_refused_or_kept() {
     for literal in [
         "18446744073709551615",

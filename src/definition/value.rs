@@ -257,8 +257,16 @@ fn integer(v: &DeValue<'_>) -> Result<u64, Problem> {
             if digits.starts_with('-') {
                 return Err(Problem::detail(format!("{i} is negative")));
             }
+            // TOML integers are 64-bit signed: a larger literal is not TOML, and could not be
+            // written back by `berth show`.
             u64::from_str_radix(digits.trim_start_matches('+'), i.radix())
-                .map_err(|_| Problem::detail(format!("{i} is too large")))
+                .ok()
+                .filter(|n| i64::try_from(*n).is_ok())
+                .ok_or_else(|| {
+                    Problem::detail(format!(
+                        "{i} is too large (TOML integers go up to 9223372036854775807)"
+                    ))
+                })
         }
         other => Err(wrong_type(other)),
     }
