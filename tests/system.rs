@@ -7,65 +7,18 @@
 //! root or the harness, that test fails under CI=true and says SKIP otherwise.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-const INSIDE: &str = "BERTH_SYSTEM_TEST";
+mod common;
 
 #[test]
 fn in_a_real_systemd() {
-    if std::env::var(INSIDE).is_ok() {
-        return;
+    if !common::inside() {
+        common::rerun_in_sandbox("the system tests", &["--ignored"]);
     }
-    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/berth-sandbox");
-    let is_root = nix::unistd::Uid::effective().is_root();
-    if !is_root || !harness.exists() {
-        let why = if is_root {
-            "the harness is missing"
-        } else {
-            "not root"
-        };
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("system tests cannot run: {why}; they need root to boot a systemd sandbox");
-        }
-        eprintln!("SKIP: system tests need root and tests/harness/berth-sandbox ({why})");
-        return;
-    }
-    let me = std::env::current_exe().expect("test binary path");
-    let target = target_dir();
-    let out = Command::new(&harness)
-        .args(["run", "env", &format!("{INSIDE}=1"), "BERTH_LOG=info"])
-        .arg(&me)
-        .args(["--ignored", "--test-threads=1", "--nocapture"])
-        .env("BERTH_SANDBOX_NAME", "berth-systest")
-        .env(
-            "BERTH_SANDBOX_BIND",
-            format!("{} {}", env!("CARGO_MANIFEST_DIR"), target.display()),
-        )
-        .output()
-        .expect("the harness runs");
-    print!("{}", String::from_utf8_lossy(&out.stdout));
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(
-        out.status.success(),
-        "system tests failed inside the sandbox"
-    );
-}
-
-/// The cargo target directory (the binaries under test live there).
-fn target_dir() -> PathBuf {
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_berth"));
-    exe.ancestors()
-        .find(|p| p.file_name().is_some_and(|n| n == "target"))
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| {
-            exe.parent()
-                .and_then(Path::parent)
-                .unwrap_or(&exe)
-                .to_path_buf()
-        })
 }
 
 // ---------------------------------------------------------------- helpers (inside)

@@ -5,9 +5,7 @@
 //! itself inside tests/harness/berth-sandbox with BERTH_SYSTEM_TEST=1, and only there does it
 //! talk to systemd. Without root or the harness it says SKIP, and fails under CI=true.
 
-use std::env;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus};
@@ -20,95 +18,24 @@ use berth::name::Name;
 use berth::systemd::{cgroup_version, Machined, MachinedError, Systemd, SystemdError};
 use berth::unit::{plan_scope, CgroupVersion, Property, PropertyValue, ScopePlan};
 
-/// Set (to 1) inside the sandbox: the test then talks to systemd.
-const INSIDE: &str = "BERTH_SYSTEM_TEST";
+mod common;
+
 /// This test's own name, for `--exact` when it re-runs itself in the sandbox.
 const TEST_NAME: &str = "scopes_limits_signals_and_machines_in_a_real_systemd";
 
 #[test]
 fn scopes_limits_signals_and_machines_in_a_real_systemd() {
-    if env::var(INSIDE).as_deref() == Ok("1") {
+    if common::inside() {
         inside_the_sandbox();
     } else {
-        rerun_in_the_sandbox();
+        common::rerun_in_sandbox(TEST_NAME, &["--exact", TEST_NAME]);
     }
-}
-
-// ------------------------------------------------------------------------ on the host
-
-fn skip_or_fail(why: &str) {
-    if env::var("CI").as_deref() == Ok("true") {
-        panic!("{TEST_NAME} cannot run: {why}; under CI=true the system test must run");
-    }
-    eprintln!("SKIP {TEST_NAME}: {why}");
-}
-
-fn rerun_in_the_sandbox() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let harness = manifest.join("tests/harness/berth-sandbox");
-    if !harness.is_file() {
-        return skip_or_fail(&format!("{} is missing", harness.display()));
-    }
-    // /proc/self belongs to the effective user.
-    if !fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
-        return skip_or_fail("booting a systemd sandbox needs root");
-    }
-    let me = env::current_exe().expect("the test binary's path");
-    // The sandbox's root is an overlay of the host's /: only other filesystems need binding.
-    // The checkout (and the current directory, cargo's) and this binary are bound read-write.
-    let mut bind = vec![manifest.to_owned()];
-    let exe_dir = me.parent().expect("the test binary's directory");
-    if !exe_dir.starts_with(manifest) {
-        bind.push(exe_dir.to_owned());
-    }
-    let bind: Vec<String> = bind.iter().map(|p| p.display().to_string()).collect();
-    // One sandbox per run, so that two `cargo test` at once do not stop each other's.
-    let name = format!("berth-systemd-test-{}", std::process::id());
-
-    let started = Instant::now();
-    let out = Command::new(&harness)
-        .args(["run", "env", &format!("{INSIDE}=1")])
-        .arg(&me)
-        .args(["--exact", TEST_NAME, "--nocapture"])
-        .env("BERTH_SANDBOX_NAME", &name)
-        .env("BERTH_SANDBOX_BIND", bind.join(" "))
-        .output()
-        .expect("the harness runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    print!("{stdout}");
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    eprintln!("sandbox boot, test and poweroff: {:?}", started.elapsed());
-    assert!(
-        out.status.success(),
-        "the system test failed inside the sandbox ({}); its output is above",
-        out.status
-    );
-    assert!(
-        stdout.contains("test result: ok. 1 passed"),
-        "the test did not run inside the sandbox"
-    );
-    remove_sandbox_state(&name);
-}
-
-/// The harness leaves its (empty) state directory behind; remove it unless something is
-/// still mounted below it, which the harness's `stop` already checks.
-fn remove_sandbox_state(name: &str) {
-    let state = format!("/var/lib/berth-test/{name}");
-    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
-    if mounts.contains(&format!(" {state}/")) || mounts.contains(&format!(" {state} ")) {
-        panic!("mounts are left below {state}");
-    }
-    let _ = fs::remove_dir_all(&state);
 }
 
 // ------------------------------------------------------------------------ in the sandbox
 
 fn inside_the_sandbox() {
-    assert!(
-        Path::new("/run/systemd/system").is_dir(),
-        "{INSIDE}=1, but systemd is not running here: run this test through \
-         tests/harness/berth-sandbox (plain `cargo test` does that)"
-    );
+    common::assert_systemd_is_pid1();
     let systemd = Systemd::connect().expect("connect to the system bus");
     let cgroup = cgroup_version().expect("the cgroup version");
     eprintln!("cgroup hierarchy: {cgroup:?}");

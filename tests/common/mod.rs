@@ -1,0 +1,111 @@
+//! What the system-test files share: running a test binary's `#[ignore]`d tests inside a real
+//! systemd.
+//!
+//! On a host whose PID 1 is not systemd, a test binary re-runs itself inside a sandbox booted
+//! by tests/harness/berth-sandbox, with BERTH_SYSTEM_TEST=1 set; only there do its system tests
+//! act. The VM tier sets BERTH_SYSTEM_TEST=1 itself and runs the same binaries in a guest
+//! whose PID 1 is systemd. Without root, the tests fail under CI=true and say SKIP otherwise.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// Set (to 1) where systemd is PID 1 and the system tests may act.
+pub const INSIDE: &str = "BERTH_SYSTEM_TEST";
+
+/// Whether this process runs where the system tests act.
+pub fn inside() -> bool {
+    std::env::var(INSIDE).as_deref() == Ok("1")
+}
+
+/// Panics when the system tests have a real systemd to act on yet it is not running; call first
+/// in every system test.
+pub fn assert_systemd_is_pid1() {
+    assert!(
+        Path::new("/run/systemd/system").is_dir(),
+        "{INSIDE}=1, but systemd is not running here: run the system tests through \
+         `cargo test` (which boots tests/harness/berth-sandbox) or the VM tier"
+    );
+}
+
+fn skip_or_fail(what: &str, why: &str) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{what} cannot run: {why}; under CI=true the system tests must run");
+    }
+    eprintln!("SKIP {what}: {why}");
+}
+
+/// The cargo target directory (the binaries under test live there).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "target"))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| exe.parent().expect("a directory").to_path_buf())
+}
+
+/// Runs this test binary with `args` (a filter, `--ignored`, ...) inside a freshly booted
+/// systemd sandbox, prints its output, and fails if it fails. `what` names the tests for
+/// the SKIP line.
+pub fn rerun_in_sandbox(what: &str, args: &[&str]) {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let harness = manifest.join("tests/harness/berth-sandbox");
+    if !harness.is_file() {
+        return skip_or_fail(what, &format!("{} is missing", harness.display()));
+    }
+    // /proc/self belongs to the effective user.
+    if !fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
+        return skip_or_fail(what, "booting a systemd sandbox needs root");
+    }
+    let me = std::env::current_exe().expect("the test binary's path");
+    // The sandbox's root is an overlay of the host's /: the checkout and the target directory
+    // are bound read-write at the same paths, so the binaries under test are there.
+    let mut bind = vec![manifest.to_owned()];
+    let target = target_dir();
+    if !target.starts_with(manifest) {
+        bind.push(target);
+    }
+    let bind: Vec<String> = bind.iter().map(|p| p.display().to_string()).collect();
+    // One sandbox per test binary and run: two checkouts testing at once do not meet.
+    let name = format!("berth-test-{}", std::process::id());
+
+    let started = Instant::now();
+    let out = Command::new(&harness)
+        .args(["run", "env", &format!("{INSIDE}=1"), "BERTH_LOG=info"])
+        .arg(&me)
+        .args(args)
+        .args(["--nocapture", "--test-threads=1"])
+        .env("BERTH_SANDBOX_NAME", &name)
+        .env("BERTH_SANDBOX_BIND", bind.join(" "))
+        .output()
+        .expect("the harness runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    print!("{stdout}");
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("sandbox boot, tests and poweroff: {:?}", started.elapsed());
+    assert!(
+        out.status.success(),
+        "{what} failed inside the sandbox ({}); the output is above",
+        out.status
+    );
+    assert!(
+        stdout.contains("test result: ok.") && !stdout.contains("test result: ok. 0 passed"),
+        "{what}: no test ran inside the sandbox"
+    );
+    remove_sandbox_state(&name);
+}
+
+/// The harness leaves its (empty) state directory behind; remove it unless something is
+/// still mounted below it, which the harness's `stop` already checks.
+fn remove_sandbox_state(name: &str) {
+    let state = format!("/var/lib/berth-test/{name}");
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    if mounts.contains(&format!(" {state}/")) || mounts.contains(&format!(" {state} ")) {
+        panic!("mounts are left below {state}");
+    }
+    let _ = fs::remove_dir_all(&state);
+}
