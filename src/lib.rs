@@ -4,6 +4,7 @@
 //! ([`unit`]), and only then is anything done on the host.
 
 pub mod cli;
+pub mod config;
 pub mod container;
 pub mod definition;
 pub mod diagnostic;

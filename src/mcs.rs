@@ -188,6 +188,8 @@ pub enum McsError {
     Taken { level: Level, other: String },
     #[error("MCS level {level} is already used by process {pid} on this host")]
     InUse { level: Level, pid: String },
+    #[error("security.selinux_level: {message}")]
+    Fixed { message: String },
 }
 
 pub fn registry_path(paths: &Paths) -> std::path::PathBuf {

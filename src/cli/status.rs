@@ -14,6 +14,7 @@ use crate::definition::{self, LoadError};
 use crate::lifecycle::state::{self, Phase};
 use crate::lifecycle::{recover, Context};
 use crate::name::{name_from_scope_unit, Name};
+use crate::security::selinux::HostSelinux;
 use crate::systemd::{Systemd, UnitStatus};
 
 /// A container as `list` shows it.
@@ -199,11 +200,9 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
         }
         return exit::FAILED;
     }
-    let leader = match state::read(&ctx.paths.state_file(&n)) {
-        Ok(Some(s)) => match s.phase {
-            Phase::Running { leader, .. } if leader.is_alive() => Some(leader.pid),
-            _ => None,
-        },
+    let recorded = state::read(&ctx.paths.state_file(&n)).ok().flatten();
+    let leader = match recorded.as_ref().map(|s| &s.phase) {
+        Some(Phase::Running { leader, .. }) if leader.is_alive() => Some(leader.pid),
         _ => None,
     };
     let last_exit: Option<Exit> = fs::read(ctx.paths.exit_file(&n))
@@ -220,7 +219,16 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
             .map(|u| u.description.clone())
             .unwrap_or_default(),
     };
-    let selinux = selinux_label(leader);
+    let selinux = selinux_label(recorded.as_ref().and_then(|s| s.selinux_label.as_deref()));
+    let user_namespace = recorded
+        .as_ref()
+        .and_then(|s| s.user_namespace)
+        .map(|base| {
+            format!(
+                "{base}-{} (0-65535 inside)",
+                base + crate::security::userns::RANGE_SIZE - 1
+            )
+        });
 
     if json {
         let v = serde_json::json!({
@@ -239,6 +247,7 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
             "control_group": unit.as_ref().map(|u| u.control_group.clone()),
             "processes": processes.iter().map(|(p, c)| serde_json::json!({"pid": p, "command": c})).collect::<Vec<_>>(),
             "selinux": selinux,
+            "user_namespace": user_namespace,
             "last_exit": last_exit,
             "definition_valid": loaded.is_ok(),
         });
@@ -290,6 +299,9 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
         }
     }
     println!("   SELinux: {selinux}");
+    if let Some(range) = &user_namespace {
+        println!("  User IDs: {range}");
+    }
     if let Err(LoadError::Invalid { .. } | LoadError::NotFound(..) | LoadError::Masked(..)) =
         &loaded
     {
@@ -381,14 +393,11 @@ fn collect_pids(dir: &PathBuf, out: &mut Vec<u32>) {
     }
 }
 
-/// The SELinux label of the container's PID 1, or "disabled".
-fn selinux_label(leader: Option<u32>) -> String {
-    let enabled = fs::read_to_string("/sys/fs/selinux/enforce").is_ok();
-    if !enabled {
+/// The label of the container's processes; "disabled" where the host has SELinux off, "off"
+/// where the container runs with the caller's label.
+fn selinux_label(recorded: Option<&str>) -> String {
+    if !HostSelinux::probe().is_enabled() {
         return "disabled".into();
     }
-    leader
-        .and_then(|p| fs::read_to_string(format!("/proc/{p}/attr/current")).ok())
-        .map(|l| l.trim_end_matches('\0').trim().to_owned())
-        .unwrap_or_else(|| "enabled".into())
+    recorded.unwrap_or("off").to_owned()
 }

@@ -2,6 +2,7 @@
 //! the helper that builds it.
 
 pub mod client;
+pub mod mountinfo;
 pub mod plan;
 pub mod state_dirs;
 pub mod tree_copy;
@@ -11,8 +12,10 @@ use std::io::Write;
 use std::path::Path;
 
 pub use client::{helper_path, HeldHelper, HelperError, Started};
-pub use plan::{plan_container, ContainerPlan, HostLayout, MountStep, Payload, PlanError};
-pub use state_dirs::{prepare_state_dirs, remove_created, Prepared, StateDirError};
+pub use plan::{plan_container, ContainerPlan, Grants, HostLayout, MountStep, Payload, PlanError};
+pub use state_dirs::{
+    prepare_runtime_dirs, prepare_state_dirs, remove_created, Prepared, StateDirError,
+};
 
 /// How a container's payload ended, as its init records it in `/run/berth/NAME.exit.json`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::definition::model::{Definition, EtcMode, Limit, Network, VarMode};
 use crate::name::Name;
+use crate::security::selinux::Labels;
+use crate::security::{capabilities, paths, Confinement, Profile};
 
 /// A top-level entry of the host's root that the container shares: merged-/usr hosts have
 /// symlinks (`/bin -> usr/bin`), older ones real directories.
@@ -94,6 +96,15 @@ pub enum MountStep {
     Dev {
         nodes: Vec<String>,
     },
+    /// Hidden: a file under /dev/null, a directory under an empty read-only tmpfs. Paths that
+    /// do not exist in the container are skipped.
+    Mask {
+        target: PathBuf,
+    },
+    /// Made read-only, with everything mounted below it. Missing paths are skipped.
+    ReadOnly {
+        target: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +113,7 @@ pub struct Payload {
     pub environment: Vec<(String, String)>,
     pub user: String,
     pub working_directory: PathBuf,
-    pub no_new_privileges: bool,
+    pub confinement: Confinement,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,8 +126,21 @@ pub struct ContainerPlan {
     /// A new network namespace with only loopback ("none" and, until veth networking exists,
     /// "private"); otherwise the host's network.
     pub new_network: bool,
+    /// The first host ID of the container's user namespace (65536 IDs mapped to 0-65535);
+    /// None: the host's IDs.
+    pub user_namespace: Option<u32>,
+    /// The label of every file system the helper mounts (`context=`); None without SELinux.
+    pub file_label: Option<String>,
     pub mounts: Vec<MountStep>,
     pub payload: Payload,
+}
+
+/// What the host grants a container before it is planned: its reservations and its filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    pub labels: Option<Labels>,
+    pub user_namespace: Option<u32>,
+    pub seccomp: Option<Profile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +157,20 @@ pub const DEV_NODES: [&str; 7] = [
     "null", "zero", "full", "random", "urandom", "tty", "net/tun",
 ];
 
-pub fn plan_container(def: &Definition, layout: &HostLayout) -> Result<ContainerPlan, PlanError> {
+/// Device nodes of a definition's `resources.devices` that are paths under /dev, relative to it.
+fn definition_nodes(def: &Definition) -> impl Iterator<Item = String> + '_ {
+    def.resources
+        .devices
+        .keys()
+        .filter_map(|d| d.strip_prefix("/dev/"))
+        .map(str::to_owned)
+}
+
+pub fn plan_container(
+    def: &Definition,
+    layout: &HostLayout,
+    grants: &Grants,
+) -> Result<ContainerPlan, PlanError> {
     use crate::definition::model::{Kind, Mode};
     if def.kind != Kind::Host {
         return Err(PlanError::ImageUnsupported(def.name.to_string()));
@@ -165,6 +202,12 @@ pub fn plan_container(def: &Definition, layout: &HostLayout) -> Result<Container
             target: "/etc".into(),
             read_only: false,
         },
+        // Seeded by berth in the runtime directory: see state_dirs::prepare_runtime_dirs.
+        EtcMode::Volatile if grants.user_namespace.is_some() => MountStep::Bind {
+            source: layout.runtime_dir.join("etc"),
+            target: "/etc".into(),
+            read_only: false,
+        },
         EtcMode::Volatile => MountStep::TmpfsCopy {
             source: "/etc".into(),
             target: "/etc".into(),
@@ -185,9 +228,13 @@ pub fn plan_container(def: &Definition, layout: &HostLayout) -> Result<Container
     });
     mounts.push(tmpfs("/tmp", 0o1777, None));
     mounts.push(tmpfs("/run", 0o755, None));
-    mounts.push(MountStep::Dev {
-        nodes: DEV_NODES.iter().map(|n| (*n).to_owned()).collect(),
-    });
+    let mut nodes: Vec<String> = DEV_NODES.iter().map(|n| (*n).to_owned()).collect();
+    nodes.extend(
+        definition_nodes(def)
+            .filter(|n| !nodes.contains(n))
+            .collect::<Vec<_>>(),
+    );
+    mounts.push(MountStep::Dev { nodes });
     mounts.push(MountStep::Proc);
     mounts.push(MountStep::Sysfs);
     mounts.push(MountStep::Cgroups);
@@ -214,6 +261,19 @@ pub fn plan_container(def: &Definition, layout: &HostLayout) -> Result<Container
     extra.sort_by_key(|(target, _)| target.components().count());
     mounts.extend(extra.into_iter().map(|(_, step)| step));
 
+    // Last, so that nothing mounted later uncovers them.
+    let fs = &def.filesystem;
+    let read_only = paths::READ_ONLY
+        .iter()
+        .map(PathBuf::from)
+        .chain(fs.read_only_paths.iter().cloned());
+    mounts.extend(read_only.map(|target| MountStep::ReadOnly { target }));
+    let masked = paths::MASKED
+        .iter()
+        .map(PathBuf::from)
+        .chain(fs.masked_paths.iter().cloned());
+    mounts.extend(masked.map(|target| MountStep::Mask { target }));
+
     let mut environment = vec![
         ("container".to_owned(), "berth".to_owned()),
         (
@@ -233,13 +293,20 @@ pub fn plan_container(def: &Definition, layout: &HostLayout) -> Result<Container
         root: layout.runtime_dir.join("root"),
         exit_file: layout.exit_file.clone(),
         new_network: def.network != Network::Host,
+        user_namespace: grants.user_namespace,
+        file_label: grants.labels.as_ref().map(|l| l.file.clone()),
         mounts,
         payload: Payload {
             argv: def.exec.command.clone(),
             environment,
             user: def.exec.user.clone(),
             working_directory: def.exec.working_directory.clone(),
-            no_new_privileges: def.security.no_new_privileges,
+            confinement: Confinement {
+                capabilities: capabilities::plan(&def.security),
+                no_new_privileges: def.security.no_new_privileges,
+                seccomp: grants.seccomp.clone(),
+                process_label: grants.labels.as_ref().map(|l| l.process.clone()),
+            },
         },
     })
 }
@@ -299,6 +366,7 @@ mod tests {
         let plan = plan_container(
             &def(include_str!("../../examples/web.toml")),
             &layout(merged()),
+            &Grants::default(),
         )
         .unwrap();
         assert_eq!(plan.root, Path::new("/run/berth/web/root"));
@@ -342,6 +410,7 @@ mod tests {
         let plan = plan_container(
             &def("[exec]\ncommand = [\"/bin/true\"]\n"),
             &layout(vec![TopLevel::Directory { name: "bin".into() }]),
+            &Grants::default(),
         )
         .unwrap();
         assert!(plan.mounts.contains(&MountStep::Bind {
@@ -358,6 +427,7 @@ mod tests {
                 "[exec]\ncommand = [\"/bin/true\"]\n[network]\nmode = \"none\"\n[filesystem]\netc = \"volatile\"\nvar = \"volatile\"\n[filesystem.binds.\"/srv/a/b\"]\nsource = \"/data\"\n[filesystem.tmpfs.\"/srv\"]\nsize = \"1M\"\n",
             ),
             &layout(merged()),
+            &Grants::default(),
         )
         .unwrap();
         assert!(plan.new_network);
@@ -365,17 +435,21 @@ mod tests {
             source: "/etc".into(),
             target: "/etc".into()
         }));
-        let n = plan.mounts.len();
+        let own: Vec<&MountStep> = plan
+            .mounts
+            .iter()
+            .filter(|m| matches!(m, MountStep::Tmpfs { target, .. } | MountStep::Bind { target, .. } if target.starts_with("/srv")))
+            .collect();
         assert_eq!(
-            plan.mounts[n - 2..],
+            own,
             [
-                MountStep::Tmpfs {
+                &MountStep::Tmpfs {
                     target: "/srv".into(),
                     mode: 0o755,
                     size: Some(1 << 20),
                     noexec: false
                 },
-                MountStep::Bind {
+                &MountStep::Bind {
                     source: "/data".into(),
                     target: "/srv/a/b".into(),
                     read_only: true
@@ -390,9 +464,74 @@ mod tests {
         let l = layout(merged());
         assert!(plan_container(
             &def("kind = \"image\"\nroot = \"/srv/t\"\n[exec]\ncommand = [\"/x\"]\n"),
-            &l
+            &l,
+            &Grants::default(),
         )
         .is_err());
-        assert!(plan_container(&def("mode = \"boot\"\n"), &l).is_err());
+        assert!(plan_container(&def("mode = \"boot\"\n"), &l, &Grants::default()).is_err());
+    }
+
+    #[test]
+    fn confinement_masks_and_devices() {
+        let grants = Grants {
+            labels: Some(crate::security::selinux::labels(
+                "container_t",
+                crate::mcs::Level { low: 1, high: 2 },
+            )),
+            user_namespace: Some(524288),
+            seccomp: Some(crate::security::seccomp::default_profile(true)),
+        };
+        let plan = plan_container(
+            &def("[exec]\ncommand = [\"/bin/true\"]\n[resources]\ndevices = { \"/dev/fuse\" = \"rw\", \"char-usb_device\" = \"r\" }\n[filesystem]\nmasked_paths = [\"/etc/secret\"]\nread_only_paths = [\"/srv\"]\n[security]\ncapabilities_add = [\"NET_ADMIN\"]\n"),
+            &layout(merged()),
+            &grants,
+        )
+        .unwrap();
+        let c = &plan.payload.confinement;
+        assert!(c.no_new_privileges);
+        assert!(c.capabilities.bounding.contains("NET_ADMIN"));
+        assert_eq!(
+            c.process_label.as_deref(),
+            Some("system_u:system_r:container_t:s0:c1,c2")
+        );
+        assert_eq!(
+            plan.file_label.as_deref(),
+            Some("system_u:object_r:container_file_t:s0:c1,c2")
+        );
+        assert_eq!(plan.user_namespace, Some(524288));
+        assert!(c.seccomp.is_some());
+        let Some(MountStep::Dev { nodes }) = plan
+            .mounts
+            .iter()
+            .find(|m| matches!(m, MountStep::Dev { .. }))
+        else {
+            panic!("no /dev")
+        };
+        assert!(nodes.contains(&"fuse".to_owned()) && nodes.contains(&"null".to_owned()));
+        assert!(
+            !nodes.iter().any(|n| n.contains("usb")),
+            "device classes are not nodes"
+        );
+        let tail: Vec<&MountStep> = plan.mounts.iter().rev().take(2).collect();
+        assert_eq!(
+            tail,
+            [
+                &MountStep::Mask {
+                    target: "/etc/secret".into()
+                },
+                &MountStep::Mask {
+                    target: "/sys/devices/virtual/powercap".into()
+                },
+            ]
+        );
+        assert!(plan.mounts.contains(&MountStep::ReadOnly {
+            target: "/proc/sys".into()
+        }));
+        assert!(plan.mounts.contains(&MountStep::ReadOnly {
+            target: "/srv".into()
+        }));
+        assert!(plan.mounts.contains(&MountStep::Mask {
+            target: "/proc/kcore".into()
+        }));
     }
 }

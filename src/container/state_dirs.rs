@@ -6,9 +6,10 @@ use std::io;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::plan::HostLayout;
+use super::plan::{Grants, HostLayout};
 use super::tree_copy::copy_tree;
 use crate::definition::model::{Definition, EtcMode, VarMode};
+use crate::security::{selinux, userns};
 
 /// Host /etc entries that a container's /etc does not take over as they are.
 pub const NOT_COPIED: [(&str, &str); 10] = [
@@ -62,32 +63,86 @@ pub struct Prepared {
     pub created: Vec<PathBuf>,
 }
 
+/// Makes the container's persistent directory, if it has one: seeds /etc, makes /var, and
+/// gives the tree to the container: owned by its user namespace range, labelled with its
+/// SELinux label. Both are checked on every start, so a changed range or level is applied.
 pub fn prepare_state_dirs(
     def: &Definition,
     layout: &HostLayout,
+    grants: &Grants,
 ) -> Result<Prepared, StateDirError> {
     let mut prepared = Prepared::default();
+    let persistent_etc = def.filesystem.etc == EtcMode::Persistent;
+    let persistent_var = def.filesystem.var == VarMode::Persistent;
+    if !persistent_etc && !persistent_var {
+        return Ok(prepared);
+    }
     let dir = &layout.state_dir;
     if !dir.exists() {
         fs::create_dir_all(dir).map_err(err("create", dir))?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(err("chmod", dir))?;
         prepared.created.push(dir.clone());
     }
-    if def.filesystem.etc == EtcMode::Persistent {
+    if persistent_etc {
         let etc = dir.join("etc");
         if !etc.exists() {
             seed_etc(Path::new("/etc"), &etc, &def.hostname)?;
             prepared.created.push(etc);
         }
     }
-    if def.filesystem.var == VarMode::Persistent {
+    if persistent_var {
         let var = dir.join("var");
         if !var.exists() {
             make_var(&var)?;
             prepared.created.push(var);
         }
     }
+    userns::shift_tree(dir, grants.user_namespace.unwrap_or(0)).map_err(|e| StateDirError {
+        op: "give the container its IDs in",
+        path: dir.clone(),
+        source: io::Error::other(e),
+    })?;
+    if let Some(labels) = &grants.labels {
+        for sub in ["etc", "var"] {
+            let path = dir.join(sub);
+            if path.exists() {
+                selinux::relabel_tree(&path, &labels.file).map_err(|e| StateDirError {
+                    op: "label",
+                    path: path.clone(),
+                    source: io::Error::other(e),
+                })?;
+            }
+        }
+    }
     Ok(prepared)
+}
+
+/// With a user namespace, a volatile /etc is seeded here, in the runtime directory, and given
+/// to the container's IDs: inside, the host's files would belong to nobody. It goes with the
+/// runtime directory when the container stops.
+pub fn prepare_runtime_dirs(
+    def: &Definition,
+    layout: &HostLayout,
+    grants: &Grants,
+) -> Result<(), StateDirError> {
+    let (EtcMode::Volatile, Some(base)) = (def.filesystem.etc, grants.user_namespace) else {
+        return Ok(());
+    };
+    let etc = layout.runtime_dir.join("etc");
+    seed_etc(Path::new("/etc"), &etc, &def.hostname)?;
+    userns::shift_tree(&etc, base).map_err(|e| StateDirError {
+        op: "give the container its IDs in",
+        path: etc.clone(),
+        source: io::Error::other(e),
+    })?;
+    if let Some(labels) = &grants.labels {
+        selinux::relabel_tree(&etc, &labels.file).map_err(|e| StateDirError {
+            op: "label",
+            path: etc.clone(),
+            source: io::Error::other(e),
+        })?;
+    }
+    Ok(())
 }
 
 /// Removes what [`prepare_state_dirs`] created, newest first.

@@ -13,8 +13,10 @@ use nix::unistd::{fork, ForkResult};
 use super::{payload, Reporter, StepError};
 use crate::container::read_plan;
 
-/// The container's namespaces, mount last: entering it changes what /proc refers to.
-const NAMESPACES: [(&str, CloneFlags); 6] = [
+/// The container's namespaces: its user namespace first, which then owns all the others, and
+/// mount last: entering it changes what /proc refers to.
+const NAMESPACES: [(&str, CloneFlags); 7] = [
+    ("user", CloneFlags::CLONE_NEWUSER),
     ("cgroup", CloneFlags::CLONE_NEWCGROUP),
     ("ipc", CloneFlags::CLONE_NEWIPC),
     ("uts", CloneFlags::CLONE_NEWUTS),
@@ -46,12 +48,21 @@ fn enter(plan_path: &Path, leader: u32, argv: &[String]) -> Result<u8, StepError
     let mut files = Vec::new();
     for (name, flag) in NAMESPACES {
         let path = format!("/proc/{leader}/ns/{name}");
+        // What the container shares with the host (its user namespace, or the network with
+        // network = "host") is entered already; entering one's own user namespace is refused,
+        // and a host namespace cannot be entered from the container's user namespace.
+        if same_file(&path, &format!("/proc/self/ns/{name}")) {
+            continue;
+        }
         let file = File::open(&path)
             .map_err(|e| super::failed("namespaces", "open", Path::new(&path), e))?;
         files.push((path, file, flag));
     }
     for (path, file, flag) in &files {
         setns(file, *flag).map_err(|e| super::failed("namespaces", "enter", Path::new(path), e))?;
+        if *flag == CloneFlags::CLONE_NEWUSER {
+            super::become_root()?;
+        }
     }
     // Entering a PID namespace takes effect for children only.
     // SAFETY: the helper is single-threaded; the child only sets up and execs.
@@ -76,5 +87,13 @@ fn enter(plan_path: &Path, leader: u32, argv: &[String]) -> Result<u8, StepError
                 Err(e) => return Err(StepError::new("wait", e.to_string())),
             }
         },
+    }
+}
+
+fn same_file(a: &str, b: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
     }
 }

@@ -18,7 +18,7 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 
-use super::{failed, payload, root, Reporter, StepError};
+use super::{confine, failed, payload, root, Reporter, StepError};
 use crate::container::client::Event;
 use crate::container::plan::ContainerPlan;
 use crate::container::read_plan;
@@ -36,13 +36,39 @@ const FORWARDED: [Signal; 6] = [
 
 pub fn run(plan_path: &Path) -> ExitCode {
     let mut reporter = Reporter::take();
-    let plan = match read_plan(plan_path) {
-        Ok(p) => p,
+    match prepare(plan_path) {
+        Ok((plan, host)) => match plan.user_namespace {
+            Some(base) => in_user_namespace(&plan, &host, base, reporter),
+            None => start_init(&plan, &host, namespace_flags(&plan), reporter),
+        },
         Err(e) => {
-            reporter.error(&failed("read plan", "read", plan_path, e));
-            return ExitCode::FAILURE;
+            reporter.error(&e);
+            ExitCode::FAILURE
         }
-    };
+    }
+}
+
+/// What PID 1 takes from the host side, before any namespace hides it.
+struct HostSide {
+    /// /proc/self/cgroup: the container's place in the host's hierarchies.
+    cgroups: String,
+    /// Where PID 1 records how the payload ended. Opened here because the container's root
+    /// may be an unprivileged user that cannot create files in /run/berth.
+    exit_file: fs::File,
+}
+
+fn prepare(plan_path: &Path) -> Result<(ContainerPlan, HostSide), StepError> {
+    let plan = read_plan(plan_path).map_err(|e| failed("read plan", "read", plan_path, e))?;
+    let cgroups = fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| failed("cgroups", "read", Path::new("/proc/self/cgroup"), e))?;
+    let exit_file = fs::File::create(&plan.exit_file)
+        .map_err(|e| failed("exit record", "create", &plan.exit_file, e))?;
+    // The new root's mount point, made while this process may still write in /run/berth.
+    fs::create_dir_all(&plan.root).map_err(|e| failed("root", "create", &plan.root, e))?;
+    Ok((plan, HostSide { cgroups, exit_file }))
+}
+
+fn namespace_flags(plan: &ContainerPlan) -> CloneFlags {
     let mut flags = CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWIPC
@@ -51,6 +77,17 @@ pub fn run(plan_path: &Path) -> ExitCode {
     if plan.new_network {
         flags |= CloneFlags::CLONE_NEWNET;
     }
+    flags
+}
+
+/// Unshares the container's namespaces and forks its PID 1; this process only names it and
+/// leaves, PID 1 reports for itself from then on.
+fn start_init(
+    plan: &ContainerPlan,
+    host: &HostSide,
+    flags: CloneFlags,
+    mut reporter: Reporter,
+) -> ExitCode {
     if let Err(e) = unshare(flags) {
         reporter.error(&StepError::new(
             "namespaces",
@@ -62,11 +99,10 @@ pub fn run(plan_path: &Path) -> ExitCode {
     // arbitrary code after fork.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
-            let code = container_init(&plan, reporter);
+            let code = container_init(plan, host, reporter);
             std::process::exit(code)
         }
         Ok(ForkResult::Parent { child }) => {
-            // PID 1 reports for itself from here on; this process only names it and leaves.
             let _ = reporter.send(&Event::Leader {
                 pid: child.as_raw() as u32,
             });
@@ -82,9 +118,109 @@ pub fn run(plan_path: &Path) -> ExitCode {
     }
 }
 
+/// A user namespace's ID maps can only be written from outside it: a child unshares the
+/// namespaces, this process maps the child's IDs, and the child, root of its range now,
+/// goes on to start PID 1 inside. The other namespaces are the user namespace's own, so the
+/// container's root builds the container with no privilege over the host.
+fn in_user_namespace(
+    plan: &ContainerPlan,
+    host: &HostSide,
+    base: u32,
+    mut reporter: Reporter,
+) -> ExitCode {
+    let (mut parent, mut child) = match UnixStream::pair() {
+        Ok(pair) => pair,
+        Err(e) => {
+            reporter.error(&StepError::new(
+                "user namespace",
+                format!("cannot make a socket pair: {e}"),
+            ));
+            return ExitCode::FAILURE;
+        }
+    };
+    // SAFETY: the helper is single-threaded, so the child may run arbitrary code after fork.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            drop(parent);
+            let flags = namespace_flags(plan) | CloneFlags::CLONE_NEWUSER;
+            let entered = unshare(flags)
+                .map_err(|e| StepError::new("namespaces", format!("cannot create namespaces: {e}")))
+                .and_then(|()| handshake(&mut child))
+                .and_then(|()| super::become_root());
+            let code = match entered {
+                // PID 1 is created by the unshare above; the namespaces are entered already.
+                Ok(()) => start_init(plan, host, CloneFlags::empty(), reporter),
+                Err(e) => {
+                    reporter.error(&e);
+                    ExitCode::FAILURE
+                }
+            };
+            std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 })
+        }
+        Ok(ForkResult::Parent { child: pid }) => {
+            drop(child);
+            let mapped = wait_for_byte(&mut parent).and_then(|()| write_id_maps(pid, base));
+            match mapped {
+                Ok(()) => {
+                    let _ = parent.write_all(b"m");
+                }
+                Err(e) => {
+                    reporter.error(&e);
+                    drop(parent);
+                    let _ = waitpid(pid, None);
+                    return ExitCode::FAILURE;
+                }
+            }
+            drop(reporter);
+            match waitpid(pid, None) {
+                Ok(WaitStatus::Exited(_, 0)) => ExitCode::SUCCESS,
+                _ => ExitCode::FAILURE,
+            }
+        }
+        Err(e) => {
+            reporter.error(&StepError::new("fork", format!("cannot fork: {e}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The child's side: says the namespaces exist, waits until its IDs are mapped.
+fn handshake(stream: &mut UnixStream) -> Result<(), StepError> {
+    stream
+        .write_all(b"u")
+        .map_err(|e| StepError::new("user namespace", format!("cannot talk to the helper: {e}")))?;
+    wait_for_byte(stream)
+}
+
+fn wait_for_byte(stream: &mut UnixStream) -> Result<(), StepError> {
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(1) => Ok(()),
+        Ok(_) => Err(StepError::new(
+            "user namespace",
+            "the other side of the helper ended",
+        )),
+        Err(e) => Err(StepError::new(
+            "user namespace",
+            format!("cannot talk to the helper: {e}"),
+        )),
+    }
+}
+
+/// Maps IDs 0-65535 inside to `base`.. on the host, for users and groups.
+fn write_id_maps(pid: Pid, base: u32) -> Result<(), StepError> {
+    let line = format!("0 {base} {}\n", crate::security::userns::RANGE_SIZE);
+    for map in ["uid_map", "gid_map"] {
+        let path = format!("/proc/{pid}/{map}");
+        fs::write(&path, &line)
+            .map_err(|e| failed("user namespace", "write", Path::new(&path), e))?;
+    }
+    Ok(())
+}
+
 /// The container's PID 1; returns its exit code.
-fn container_init(plan: &ContainerPlan, mut reporter: Reporter) -> i32 {
-    let setup = (|| -> Result<(OwnedFd, Option<fs::File>, Pid), StepError> {
+fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter) -> i32 {
+    let setup = (|| -> Result<(OwnedFd, Pid), StepError> {
         // journald attributes a stream to the cgroup of the process that connects: this one,
         // already in the scope. The host's journal socket is only reachable before pivot_root.
         let output = match connect_journal(&plan.name) {
@@ -102,8 +238,7 @@ fn container_init(plan: &ContainerPlan, mut reporter: Reporter) -> i32 {
         // PID 1 must not hold berth's terminal or pipes open for the container's lifetime: its
         // own output goes to the journal too.
         payload_stdio(&output)?;
-        let exit_dir = plan.exit_file.parent().and_then(|d| fs::File::open(d).ok());
-        root::build(plan)?;
+        root::Builder::new(plan, &host.cgroups).build()?;
         if plan.new_network {
             bring_up_loopback();
         }
@@ -115,9 +250,11 @@ fn container_init(plan: &ContainerPlan, mut reporter: Reporter) -> i32 {
             )
         })?;
         let payload = start_payload(plan, &output)?;
-        Ok((output, exit_dir, payload))
+        // What PID 1 itself keeps from here on: waiting, reaping, passing signals on.
+        confine::confine_init(&plan.payload.confinement)?;
+        Ok((output, payload))
     })();
-    let (_output, exit_dir, payload) = match setup {
+    let (_output, payload) = match setup {
         Ok(s) => s,
         Err(e) => {
             reporter.error(&e);
@@ -131,9 +268,7 @@ fn container_init(plan: &ContainerPlan, mut reporter: Reporter) -> i32 {
     }
     drop(reporter);
     let status = supervise(payload);
-    if let Some(dir) = exit_dir {
-        record_exit(&dir, &plan.exit_file, status);
-    }
+    record_exit(&host.exit_file, status);
     status.0
 }
 
@@ -234,12 +369,9 @@ fn supervise(payload: Pid) -> (i32, Option<i32>) {
     }
 }
 
-/// Writes how the payload ended where `berth status` finds it, through a directory opened
-/// before pivot_root (the host's /run/berth is not visible inside).
-fn record_exit(dir: &fs::File, exit_file: &Path, (status, signal): (i32, Option<i32>)) {
-    let Some(name) = exit_file.file_name() else {
-        return;
-    };
+/// Writes how the payload ended where `berth status` finds it, into the file opened before
+/// the container was built (the host's /run/berth is not visible inside).
+fn record_exit(file: &fs::File, (status, signal): (i32, Option<i32>)) {
     let exit = Exit {
         status,
         signal,
@@ -249,20 +381,9 @@ fn record_exit(dir: &fs::File, exit_file: &Path, (status, signal): (i32, Option<
             .map(|d| d.as_micros() as u64)
             .unwrap_or(0),
     };
-    let Ok(text) = serde_json::to_vec(&exit) else {
-        return;
-    };
-    let flags = nix::fcntl::OFlag::O_WRONLY
-        | nix::fcntl::OFlag::O_CREAT
-        | nix::fcntl::OFlag::O_TRUNC
-        | nix::fcntl::OFlag::O_CLOEXEC;
-    if let Ok(fd) = nix::fcntl::openat(
-        dir,
-        name,
-        flags,
-        nix::sys::stat::Mode::from_bits_truncate(0o644),
-    ) {
-        let _ = fs::File::from(fd).write_all(&text);
+    if let Ok(text) = serde_json::to_vec(&exit) {
+        let mut file = file;
+        let _ = file.write_all(&text);
     }
 }
 

@@ -2,6 +2,7 @@
 //! commands in a running container (`enter`). Single-threaded, so that it may fork and enter
 //! namespaces freely. See [`crate::container::client`] for the protocol.
 
+mod confine;
 mod enter;
 mod init;
 mod payload;
@@ -103,4 +104,19 @@ impl Reporter {
             message: e.message.clone(),
         });
     }
+}
+
+/// Takes the mapped root's identity: until then the process is the host's root, which the
+/// new namespace does not map.
+pub fn become_root() -> Result<(), StepError> {
+    let root = |e: nix::Error| {
+        StepError::new(
+            "user namespace",
+            format!("cannot become the container's root: {e}"),
+        )
+    };
+    nix::unistd::setgroups(&[]).map_err(root)?;
+    let (uid, gid) = (nix::unistd::Uid::from_raw(0), nix::unistd::Gid::from_raw(0));
+    nix::unistd::setresgid(gid, gid, gid).map_err(root)?;
+    nix::unistd::setresuid(uid, uid, uid).map_err(root)
 }

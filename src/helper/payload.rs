@@ -1,5 +1,5 @@
 //! The last steps before a container's program runs, shared by the payload and `berth exec`:
-//! user, environment, working directory, no_new_privs, exec. Runs inside the container's root.
+//! user, environment, working directory, confinement, exec. Runs inside the container's root.
 
 use std::convert::Infallible;
 use std::ffi::CString;
@@ -8,7 +8,7 @@ use std::path::Path;
 
 use nix::unistd::{execve, setgid, setgroups, setuid, Gid, Uid};
 
-use super::StepError;
+use super::{confine, StepError};
 use crate::container::plan::Payload;
 
 /// A user from the container's /etc/passwd.
@@ -104,12 +104,7 @@ pub fn exec(payload: &Payload, argv: &[String]) -> Result<Infallible, StepError>
         )
     })?;
 
-    // No privilege can be regained by exec from here on; this is also where capabilities and
-    // seccomp will be applied (last, right before exec).
-    if payload.no_new_privileges {
-        nix::sys::prctl::set_no_new_privs()
-            .map_err(|e| StepError::new("no_new_privs", e.to_string()))?;
-    }
+    confine::keep_capabilities_across_setuid()?;
     let groups: Vec<Gid> = user.groups.iter().map(|g| Gid::from_raw(*g)).collect();
     setgroups(&groups)
         .map_err(|e| StepError::new("user", format!("setgroups for {}: {e}", user.name)))?;
@@ -126,6 +121,9 @@ pub fn exec(payload: &Payload, argv: &[String]) -> Result<Infallible, StepError>
             ),
         )
     })?;
+
+    // The confinement comes last: from here on, only the execve itself is left to do.
+    confine::confine(&payload.confinement, user.uid)?;
 
     let cstr =
         |s: &str| CString::new(s).map_err(|_| StepError::new("exec", format!("NUL byte in {s:?}")));

@@ -1,14 +1,25 @@
 //! Builds the container's root in the helper's private mount namespace and pivots into it.
 //! Nothing here is visible in the host's mount table: `/` is made a slave first.
+//!
+//! With a user namespace, the container's root builds it without host privileges. The kernel
+//! then refuses what would reveal more than the host already shows (a fresh sysfs over a
+//! partly hidden one, cgroup v1 hierarchies) and keeps the host's mount flags locked; each
+//! step has its way around that, said where it is taken.
 
 use std::fs;
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::io;
+use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::statvfs::{statvfs, FsFlags};
 
 use super::{failed, StepError};
+use crate::container::mountinfo;
 use crate::container::plan::{ContainerPlan, MountStep};
+use crate::container::tree_copy::copy_tree;
+use crate::security::selinux;
 
 type Step = Result<(), StepError>;
 
@@ -17,117 +28,293 @@ fn under(root: &Path, target: &Path) -> PathBuf {
     root.join(target.strip_prefix("/").unwrap_or(target))
 }
 
-fn mount_fs(
-    step: &'static str,
-    fstype: &str,
-    target: &Path,
-    flags: MsFlags,
-    data: Option<&str>,
-) -> Step {
-    mkdir(step, target)?;
-    mount(Some(fstype), target, Some(fstype), flags, data)
-        .map_err(|e| failed(step, &format!("mount {fstype} on"), target, e))
-}
-
 fn mkdir(step: &'static str, dir: &Path) -> Step {
     fs::create_dir_all(dir).map_err(|e| failed(step, "create", dir, e))
 }
 
-/// Mounts and remounts so that nothing propagates back to the host, then builds every planned
-/// step under the new root.
-pub fn build(plan: &ContainerPlan) -> Step {
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_SLAVE,
-        None::<&str>,
-    )
-    .map_err(|e| failed("private mounts", "make slave", Path::new("/"), e))?;
-    let root = &plan.root;
-    mount_fs(
-        "root",
-        "tmpfs",
-        root,
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=0755"),
-    )?;
-    for step in &plan.mounts {
-        carry_out(root, step)?;
-    }
-    Ok(())
+fn read_mountinfo(step: &'static str) -> Result<String, StepError> {
+    fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| failed(step, "read", Path::new("/proc/self/mountinfo"), e))
 }
 
-fn carry_out(root: &Path, step: &MountStep) -> Step {
-    match step {
-        MountStep::Tmpfs {
-            target,
-            mode,
-            size,
-            noexec,
-        } => {
-            let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
-            if *noexec {
-                flags |= MsFlags::MS_NOEXEC;
-            }
-            let mut data = format!("mode={mode:o}");
-            if let Some(size) = size {
-                data.push_str(&format!(",size={size}"));
-            }
-            mount_fs("tmpfs", "tmpfs", &under(root, target), flags, Some(&data))
+/// What the root is built from: the plan and the host facts that only the helper can see.
+pub struct Builder<'a> {
+    plan: &'a ContainerPlan,
+    /// /proc/self/cgroup as read before the cgroup namespace hid the container's place in
+    /// the host's hierarchies.
+    host_cgroups: &'a str,
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(plan: &'a ContainerPlan, host_cgroups: &'a str) -> Self {
+        Builder { plan, host_cgroups }
+    }
+
+    fn in_user_namespace(&self) -> bool {
+        self.plan.user_namespace.is_some()
+    }
+
+    /// Mount options for a file system berth makes: `base`, plus the container's SELinux
+    /// label, so that its processes may use what is in it.
+    fn data(&self, base: &str) -> String {
+        match &self.plan.file_label {
+            Some(label) => format!("{base},{}", selinux::mount_option(label)),
+            None => base.to_owned(),
         }
-        MountStep::Bind {
-            source,
-            target,
-            read_only,
-        } => bind(source, &under(root, target), *read_only),
-        MountStep::TmpfsCopy { source, target } => {
-            let dir = under(root, target);
-            mount_fs(
-                "volatile copy",
-                "tmpfs",
-                &dir,
-                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-                Some("mode=0755"),
-            )?;
-            let staging = dir.join(".berth-copy");
-            crate::container::tree_copy::copy_tree(source, &staging)
-                .map_err(|e| StepError::new("volatile copy", e.to_string()))?;
-            for entry in
-                fs::read_dir(&staging).map_err(|e| failed("volatile copy", "read", &staging, e))?
-            {
-                let entry = entry.map_err(|e| failed("volatile copy", "read", &staging, e))?;
-                let to = dir.join(entry.file_name());
-                fs::rename(entry.path(), &to)
-                    .map_err(|e| failed("volatile copy", "move into place", &to, e))?;
+    }
+
+    fn mount_new(
+        &self,
+        step: &'static str,
+        fstype: &str,
+        target: &Path,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> Step {
+        mkdir(step, target)?;
+        mount(Some(fstype), target, Some(fstype), flags, data)
+            .map_err(|e| failed(step, &format!("mount {fstype} on"), target, e))
+    }
+
+    fn tmpfs(&self, step: &'static str, target: &Path, flags: MsFlags, base: &str) -> Step {
+        self.mount_new(step, "tmpfs", target, flags, Some(&self.data(base)))
+    }
+
+    /// Makes `/` a slave so that nothing propagates back to the host, then carries out every
+    /// planned step under the new root.
+    pub fn build(&self) -> Step {
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_SLAVE,
+            None::<&str>,
+        )
+        .map_err(|e| failed("private mounts", "make slave", Path::new("/"), e))?;
+        let root = &self.plan.root;
+        self.tmpfs(
+            "root",
+            root,
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            "mode=0755",
+        )?;
+        for step in &self.plan.mounts {
+            self.carry_out(root, step)?;
+        }
+        Ok(())
+    }
+
+    fn carry_out(&self, root: &Path, step: &MountStep) -> Step {
+        match step {
+            MountStep::Tmpfs {
+                target,
+                mode,
+                size,
+                noexec,
+            } => {
+                let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+                if *noexec {
+                    flags |= MsFlags::MS_NOEXEC;
+                }
+                let mut base = format!("mode={mode:o}");
+                if let Some(size) = size {
+                    base.push_str(&format!(",size={size}"));
+                }
+                self.tmpfs("tmpfs", &under(root, target), flags, &base)
             }
-            fs::remove_dir(&staging).map_err(|e| failed("volatile copy", "remove", &staging, e))
+            MountStep::Bind {
+                source,
+                target,
+                read_only,
+            } => bind(source, &under(root, target), *read_only),
+            MountStep::TmpfsCopy { source, target } => {
+                self.volatile_copy(source, &under(root, target))
+            }
+            MountStep::Symlink { target, points_to } => {
+                let link = under(root, target);
+                symlink(points_to, &link).map_err(|e| failed("symlink", "create", &link, e))
+            }
+            MountStep::Proc => self.mount_new(
+                "proc",
+                "proc",
+                &root.join("proc"),
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                None,
+            ),
+            MountStep::Sysfs => self.sysfs(&root.join("sys")),
+            MountStep::Cgroups => self.cgroups(root),
+            MountStep::Dev { nodes } => self.dev(root, nodes),
+            MountStep::Mask { target } => self.mask(&under(root, target)),
+            MountStep::ReadOnly { target } => {
+                let path = under(root, target);
+                if !path.exists() {
+                    return Ok(());
+                }
+                mount(
+                    Some(&path),
+                    &path,
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None::<&str>,
+                )
+                .map_err(|e| failed("read-only path", "bind", &path, e))?;
+                remount_read_only(&path)
+            }
         }
-        MountStep::Symlink { target, points_to } => {
-            let link = under(root, target);
-            symlink(points_to, &link).map_err(|e| failed("symlink", "create", &link, e))
+    }
+
+    fn volatile_copy(&self, source: &Path, dir: &Path) -> Step {
+        self.tmpfs(
+            "volatile copy",
+            dir,
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            "mode=0755",
+        )?;
+        let staging = dir.join(".berth-copy");
+        copy_tree(source, &staging).map_err(|e| StepError::new("volatile copy", e.to_string()))?;
+        for entry in
+            fs::read_dir(&staging).map_err(|e| failed("volatile copy", "read", &staging, e))?
+        {
+            let entry = entry.map_err(|e| failed("volatile copy", "read", &staging, e))?;
+            let to = dir.join(entry.file_name());
+            fs::rename(entry.path(), &to)
+                .map_err(|e| failed("volatile copy", "move into place", &to, e))?;
         }
-        MountStep::Proc => mount_fs(
-            "proc",
-            "proc",
-            &root.join("proc"),
+        fs::remove_dir(&staging).map_err(|e| failed("volatile copy", "remove", &staging, e))
+    }
+
+    /// A fresh read-only sysfs. In a user namespace the kernel allows that only where the
+    /// namespace owns the network namespace and the host's sysfs is fully visible; elsewhere
+    /// the host's is bound, read-only.
+    fn sysfs(&self, target: &Path) -> Step {
+        let ro = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        mkdir("sysfs", target)?;
+        match mount(Some("sysfs"), target, Some("sysfs"), ro, None::<&str>) {
+            Ok(()) => Ok(()),
+            Err(Errno::EPERM) if self.in_user_namespace() => bind(Path::new("/sys"), target, true),
+            Err(e) => Err(failed("sysfs", "mount sysfs on", target, e)),
+        }
+    }
+
+    /// The minimal /dev.
+    fn dev(&self, root: &Path, nodes: &[String]) -> Step {
+        let dev = root.join("dev");
+        self.tmpfs(
+            "dev",
+            &dev,
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+            "mode=0755,size=4m",
+        )?;
+        for node in nodes {
+            let host = Path::new("/dev").join(node);
+            if host.exists() {
+                bind(&host, &dev.join(node), false)?;
+            }
+        }
+        self.mount_new(
+            "dev",
+            "devpts",
+            &dev.join("pts"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+            Some(&self.data("newinstance,ptmxmode=0666,mode=0620,gid=5")),
+        )?;
+        self.tmpfs(
+            "dev",
+            &dev.join("shm"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            "mode=1777",
+        )?;
+        self.mount_new(
+            "dev",
+            "mqueue",
+            &dev.join("mqueue"),
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
             None,
-        ),
-        MountStep::Sysfs => mount_fs(
-            "sysfs",
-            "sysfs",
-            &root.join("sys"),
-            MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-            None,
-        ),
-        MountStep::Cgroups => cgroups(root),
-        MountStep::Dev { nodes } => dev(root, nodes),
+        )?;
+        for (link, to) in [
+            ("ptmx", "pts/ptmx"),
+            ("fd", "/proc/self/fd"),
+            ("stdin", "/proc/self/fd/0"),
+            ("stdout", "/proc/self/fd/1"),
+            ("stderr", "/proc/self/fd/2"),
+        ] {
+            let path = dev.join(link);
+            symlink(to, &path).map_err(|e| failed("dev", "create", &path, e))?;
+        }
+        Ok(())
+    }
+
+    /// The hierarchies the host mounts under /sys/fs/cgroup, read-only, each showing the
+    /// container's own cgroup as its root. cgroup2 is mounted afresh in the container's cgroup
+    /// namespace; so are v1 hierarchies, except in a user namespace, where the kernel does not
+    /// mount them and the container's directory in the host's hierarchy is bound instead.
+    fn cgroups(&self, root: &Path) -> Step {
+        let base = root.join("sys/fs/cgroup");
+        let ro = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        let hierarchies = mountinfo::cgroup_hierarchies(&read_mountinfo("cgroups")?);
+        if hierarchies.iter().any(|h| h.relative.is_empty()) {
+            return self.mount_new("cgroups", "cgroup2", &base, ro, None);
+        }
+        self.tmpfs(
+            "cgroups",
+            &base,
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            "mode=0755",
+        )?;
+        for h in &hierarchies {
+            let target = base.join(&h.relative);
+            mkdir("cgroups", &target)?;
+            match (&h.options, self.in_user_namespace()) {
+                (Some(options), true) => {
+                    let own = mountinfo::own_v1_cgroup(self.host_cgroups, options).unwrap_or("/");
+                    let source = Path::new("/sys/fs/cgroup")
+                        .join(&h.relative)
+                        .join(own.trim_start_matches('/'));
+                    bind(&source, &target, true)?;
+                }
+                (options, _) => mount(
+                    Some("cgroup"),
+                    &target,
+                    Some(h.fstype.as_str()),
+                    ro,
+                    options.as_deref(),
+                )
+                .map_err(|e| failed("cgroups", &format!("mount {} on", h.fstype), &target, e))?,
+            }
+        }
+        bind_remount_read_only(
+            "cgroups",
+            &base,
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        )
+    }
+
+    /// Hides a path: a file under /dev/null, a directory under an empty read-only tmpfs.
+    fn mask(&self, path: &Path) -> Step {
+        match fs::symlink_metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(failed("masked path", "inspect", path, e)),
+            Ok(m) if m.is_dir() => self.tmpfs(
+                "masked path",
+                path,
+                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                "mode=0555",
+            ),
+            Ok(_) => mount(
+                Some("/dev/null"),
+                path,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .map_err(|e| failed("masked path", "cover", path, e)),
+        }
     }
 }
 
-/// A bind mount of a host path; read-only binds also lose suid and device files. The mount
-/// point is made to match the source (directory or file).
+/// A bind mount of a host path, with everything mounted below it; read-only binds are
+/// read-only, nosuid and nodev all the way down. The mount point is made to match the
+/// source (directory or file).
 fn bind(source: &Path, target: &Path, read_only: bool) -> Step {
     let meta = fs::metadata(source).map_err(|e| failed("bind mount", "bind", source, e))?;
     if meta.is_dir() {
@@ -158,161 +345,50 @@ fn bind(source: &Path, target: &Path, read_only: bool) -> Step {
         )
     })?;
     if read_only {
-        let flags = MsFlags::MS_BIND
-            | MsFlags::MS_REMOUNT
-            | MsFlags::MS_RDONLY
-            | MsFlags::MS_NOSUID
-            | MsFlags::MS_NODEV;
-        mount(None::<&str>, target, None::<&str>, flags, None::<&str>)
-            .map_err(|e| failed("bind mount", "make read-only", target, e))?;
+        remount_read_only(target)?;
     }
     Ok(())
 }
 
-/// The minimal /dev.
-fn dev(root: &Path, nodes: &[String]) -> Step {
-    let dev = root.join("dev");
-    mount_fs(
-        "dev",
-        "tmpfs",
-        &dev,
-        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some("mode=0755,size=4m"),
-    )?;
-    for node in nodes {
-        let host = Path::new("/dev").join(node);
-        if host.exists() {
-            bind(&host, &dev.join(node), false)?;
+/// The flags the kernel keeps locked on a mount made by a more privileged namespace: a
+/// remount must repeat them, or it is refused.
+fn locked_flags(path: &Path) -> Result<MsFlags, StepError> {
+    let st = statvfs(path).map_err(|e| failed("read-only mount", "inspect", path, e))?;
+    let f = st.flags();
+    let mut flags = MsFlags::empty();
+    for (fs_flag, ms_flag) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if f.contains(fs_flag) {
+            flags |= ms_flag;
         }
     }
-    mount_fs(
-        "dev",
-        "devpts",
-        &dev.join("pts"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-        Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
-    )?;
-    mount_fs(
-        "dev",
-        "tmpfs",
-        &dev.join("shm"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=1777"),
-    )?;
-    mount_fs(
-        "dev",
-        "mqueue",
-        &dev.join("mqueue"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        None,
-    )?;
-    for (link, to) in [
-        ("ptmx", "pts/ptmx"),
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ] {
-        let path = dev.join(link);
-        symlink(to, &path).map_err(|e| failed("dev", "create", &path, e))?;
+    Ok(flags)
+}
+
+fn bind_remount_read_only(step: &'static str, path: &Path, extra: MsFlags) -> Step {
+    let flags =
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | extra | locked_flags(path)?;
+    mount(None::<&str>, path, None::<&str>, flags, None::<&str>)
+        .map_err(|e| failed(step, "make read-only", path, e))
+}
+
+/// Remounts `top` and every mount below it read-only, nosuid and nodev: a bind's read-only
+/// flag covers only its own mount, not what the source had mounted inside it.
+fn remount_read_only(top: &Path) -> Step {
+    for path in mountinfo::mount_points_under(&read_mountinfo("read-only mount")?, top) {
+        bind_remount_read_only(
+            "read-only mount",
+            &path,
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        )?;
     }
     Ok(())
-}
-
-/// The hierarchies the host mounts under /sys/fs/cgroup, mounted again (read-only) in the
-/// container's cgroup namespace, so that the container sees its own scope as the root.
-fn cgroups(root: &Path) -> Step {
-    let mountinfo = fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| failed("cgroups", "read", Path::new("/proc/self/mountinfo"), e))?;
-    let base = root.join("sys/fs/cgroup");
-    let ro = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    let hierarchies = cgroup_hierarchies(&mountinfo);
-    if hierarchies.iter().any(|h| h.relative.is_empty()) {
-        return mount_fs("cgroups", "cgroup2", &base, ro, None);
-    }
-    mount(
-        Some("tmpfs"),
-        &base,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        Some("mode=0755"),
-    )
-    .map_err(|e| failed("cgroups", "mount tmpfs on", &base, e))?;
-    for h in &hierarchies {
-        let target = base.join(&h.relative);
-        mkdir("cgroups", &target)?;
-        mount(
-            Some("cgroup"),
-            &target,
-            Some(h.fstype.as_str()),
-            ro,
-            h.options.as_deref(),
-        )
-        .map_err(|e| failed("cgroups", &format!("mount {} on", h.fstype), &target, e))?;
-    }
-    mount(
-        None::<&str>,
-        &base,
-        None::<&str>,
-        MsFlags::MS_REMOUNT | ro,
-        Some("mode=0755"),
-    )
-    .map_err(|e| failed("cgroups", "make read-only", &base, e))
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub struct Hierarchy {
-    /// Below /sys/fs/cgroup; empty for a unified host.
-    pub relative: String,
-    pub fstype: String,
-    /// The controllers of a v1 hierarchy, e.g. "memory" or "none,name=systemd".
-    pub options: Option<String>,
-}
-
-/// The cgroup file systems mounted under /sys/fs/cgroup, from mountinfo.
-pub fn cgroup_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            let (before, after) = line.split_once(" - ")?;
-            let mount_point = before.split(' ').nth(4)?;
-            let mut fields = after.split(' ');
-            let fstype = fields.next()?;
-            let super_options = fields.nth(1).unwrap_or("");
-            let relative = if mount_point == "/sys/fs/cgroup" {
-                String::new()
-            } else {
-                mount_point.strip_prefix("/sys/fs/cgroup/")?.to_owned()
-            };
-            match fstype {
-                "cgroup2" => Some(Hierarchy {
-                    relative,
-                    fstype: fstype.into(),
-                    options: None,
-                }),
-                "cgroup" => {
-                    let controllers: Vec<&str> = super_options
-                        .split(',')
-                        .filter(|o| {
-                            !matches!(*o, "rw" | "ro")
-                                && !o.contains("agent")
-                                && *o != "clone_children"
-                        })
-                        .collect();
-                    let mut options = controllers.join(",");
-                    if options.starts_with("name=") {
-                        options = format!("none,{options}");
-                    }
-                    Some(Hierarchy {
-                        relative,
-                        fstype: fstype.into(),
-                        options: Some(options),
-                    })
-                }
-                _ => None,
-            }
-        })
-        .collect()
 }
 
 /// Makes the new root the process's `/` and detaches the host's.
@@ -326,56 +402,9 @@ pub fn pivot(root: &Path) -> Step {
     fs::remove_dir("/.old-root")
         .map_err(|e| failed("pivot_root", "remove", Path::new("/.old-root"), e))?;
     // The tmpfs root itself is read-only from now on; what must be written has its own mount.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some("mode=0755"),
+    bind_remount_read_only(
+        "pivot_root",
+        Path::new("/"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
     )
-    .map_err(|e| failed("pivot_root", "make read-only", Path::new("/"), e))?;
-    let _ = fs::set_permissions("/", fs::Permissions::from_mode(0o755));
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hierarchies_of_a_hybrid_host() {
-        let m = "24 1 0:22 / /sys rw shared:7 - sysfs sysfs rw\n\
-                 30 24 0:26 / /sys/fs/cgroup ro shared:9 - tmpfs tmpfs ro,mode=755\n\
-                 31 30 0:27 / /sys/fs/cgroup/unified rw shared:10 - cgroup2 cgroup2 rw,nsdelegate\n\
-                 32 30 0:28 / /sys/fs/cgroup/systemd rw shared:11 - cgroup cgroup rw,xattr,name=systemd\n\
-                 33 30 0:29 / /sys/fs/cgroup/memory rw shared:12 - cgroup cgroup rw,memory\n\
-                 34 30 0:30 / /sys/fs/cgroup/cpu,cpuacct rw shared:13 - cgroup cgroup rw,cpu,cpuacct\n";
-        let h = cgroup_hierarchies(m);
-        assert_eq!(h.len(), 4);
-        assert_eq!(
-            h[0],
-            Hierarchy {
-                relative: "unified".into(),
-                fstype: "cgroup2".into(),
-                options: None
-            }
-        );
-        assert_eq!(h[1].options.as_deref(), Some("xattr,name=systemd"));
-        assert_eq!(h[2].options.as_deref(), Some("memory"));
-        assert_eq!(h[3].relative, "cpu,cpuacct");
-        assert_eq!(h[3].options.as_deref(), Some("cpu,cpuacct"));
-    }
-
-    #[test]
-    fn hierarchies_of_a_unified_host() {
-        let m = "30 24 0:26 / /sys/fs/cgroup rw shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
-        assert_eq!(
-            cgroup_hierarchies(m),
-            [Hierarchy {
-                relative: String::new(),
-                fstype: "cgroup2".into(),
-                options: None
-            }]
-        );
-    }
 }

@@ -2,6 +2,7 @@
 //! This is the "doing" side: it carries out plans made by [`crate::unit`] and
 //! [`crate::container`] through systemd and the helper.
 
+pub mod confinement;
 pub mod lock;
 pub mod recover;
 pub mod start;
@@ -54,6 +55,18 @@ pub enum LifecycleError {
     State(#[from] state::StateError),
     #[error(transparent)]
     Lock(#[from] lock::LockError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    SeccompProfile(#[from] crate::security::seccomp::ProfileError),
+    #[error(transparent)]
+    SeccompCompile(#[from] crate::security::seccomp::CompileError),
+    #[error(transparent)]
+    Selinux(#[from] crate::security::selinux::SelinuxError),
+    #[error(transparent)]
+    Mcs(#[from] crate::mcs::McsError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     #[error("cannot {op} {path}: {source}")]
     Io {
         op: &'static str,

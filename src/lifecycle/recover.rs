@@ -67,6 +67,9 @@ pub fn clean_leftovers(
     cleaned
         .actions
         .push(format!("removed stale {}", runtime_dir.display()));
+    for left in super::confinement::release(ctx, name) {
+        tracing::warn!(container = %name, "cannot release: {left}");
+    }
     for action in &cleaned.actions {
         tracing::info!(container = %name, "{action}");
     }

@@ -8,9 +8,14 @@ use sha2::{Digest, Sha256};
 
 use super::state::{self, Phase, ProcessId, State};
 use super::{recover, Context, LifecycleError};
-use crate::container::{self, HeldHelper, HostLayout, Prepared};
+use std::path::Path;
+
+use super::confinement;
+use crate::config::{self, Config};
+use crate::container::{self, Grants, HeldHelper, HostLayout, Prepared};
 use crate::definition::{self, render, Loaded};
 use crate::name::Name;
+use crate::security::selinux::HostSelinux;
 use crate::systemd::{self, Machined, MachinedError, Systemd};
 use crate::unit;
 
@@ -29,6 +34,8 @@ pub struct Started {
 struct Progress {
     runtime_dir: Option<std::path::PathBuf>,
     state_dir_is_new: bool,
+    /// MCS level or ID range reserved: released again unless persistent data keeps them.
+    reserved: bool,
     prepared: Option<Prepared>,
     unit: Option<String>,
 }
@@ -54,13 +61,25 @@ pub fn start(ctx: &Context, name: &Name) -> Result<Started, LifecycleError> {
             source,
         }
     })?;
-    let plan = container::plan_container(def, &layout)?;
+    // Everything that can be refused without touching the host is, here: the container's
+    // kind and mode, its seccomp profile, the SELinux policy's knowledge of its label types.
+    container::plan_container(def, &layout, &Grants::default())?;
+    let mut warnings = scope.warnings.clone();
+    let selinux = HostSelinux::probe();
+    let seccomp = confinement::preflight(def, selinux, &mut warnings)?;
+    let config = Config::load(Path::new(config::PATH))?;
 
     let mut progress = Progress {
         runtime_dir: None,
         state_dir_is_new: !layout.state_dir.exists(),
+        reserved: false,
         prepared: None,
         unit: None,
+    };
+    let host = Host {
+        selinux,
+        config: &config,
+        seccomp,
     };
     let result = carry_out(
         ctx,
@@ -68,16 +87,16 @@ pub fn start(ctx: &Context, name: &Name) -> Result<Started, LifecycleError> {
         &loaded,
         &scope,
         &layout,
-        &plan,
+        &host,
         &mut progress,
     );
     match result {
         Ok(mut started) => {
-            started.warnings.splice(0..0, scope.warnings);
+            started.warnings.splice(0..0, warnings);
             Ok(started)
         }
         Err(e) => {
-            let leftovers = rollback(&systemd, &mut progress);
+            let leftovers = rollback(ctx, &systemd, name, &mut progress);
             if leftovers.is_empty() {
                 Err(e)
             } else {
@@ -99,6 +118,13 @@ fn refuse_if_running(systemd: &Systemd, name: &Name) -> Result<(), LifecycleErro
     }
 }
 
+/// What this host brings to a start.
+struct Host<'a> {
+    selinux: HostSelinux,
+    config: &'a Config,
+    seccomp: Option<crate::security::Profile>,
+}
+
 /// The steps that change the host, in order. Each records itself in `progress` first.
 fn carry_out(
     ctx: &Context,
@@ -106,7 +132,7 @@ fn carry_out(
     loaded: &Loaded,
     scope: &unit::ScopePlan,
     layout: &HostLayout,
-    plan: &container::ContainerPlan,
+    host: &Host<'_>,
     progress: &mut Progress,
 ) -> Result<Started, LifecycleError> {
     let name = &loaded.definition.name;
@@ -123,6 +149,8 @@ fn carry_out(
         state_dir_is_new: progress.state_dir_is_new,
         digest: digest(loaded),
         machine_registered: false,
+        selinux_label: None,
+        user_namespace: None,
     };
 
     // The intent goes on disk before anything else, so that a killed berth can be cleaned up.
@@ -130,7 +158,27 @@ fn carry_out(
     state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
     let _ = fs::remove_file(ctx.paths.exit_file(name));
 
-    progress.prepared = Some(container::prepare_state_dirs(&loaded.definition, layout)?);
+    // Reserved only now that the runtime directory exists: it is what keeps another berth
+    // from reclaiming the reservations as stale.
+    progress.reserved = true;
+    let grants = confinement::reserve(
+        ctx,
+        &loaded.definition,
+        host.selinux,
+        host.config,
+        host.seccomp.clone(),
+    )?;
+    let plan = container::plan_container(&loaded.definition, layout, &grants)?;
+    state.selinux_label = grants.labels.as_ref().map(|l| l.process.clone());
+    state.user_namespace = grants.user_namespace;
+    state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
+    progress.prepared = Some(container::prepare_state_dirs(
+        &loaded.definition,
+        layout,
+        &grants,
+    )?);
+    container::prepare_runtime_dirs(&loaded.definition, layout, &grants)?;
+    let plan = &plan;
     let plan_path = ctx.paths.plan_file(name);
     container::write_plan(plan, &plan_path).map_err(|source| LifecycleError::Io {
         op: "write",
@@ -200,7 +248,7 @@ fn create_runtime_dir(
 }
 
 /// Undoes what `progress` records, newest first; returns what could not be undone.
-fn rollback(systemd: &Systemd, progress: &mut Progress) -> Vec<String> {
+fn rollback(ctx: &Context, systemd: &Systemd, name: &Name, progress: &mut Progress) -> Vec<String> {
     let mut leftovers = Vec::new();
     if let Some(unit) = progress.unit.take() {
         if let Err(e) = systemd.stop_unit(&unit) {
@@ -216,6 +264,9 @@ fn rollback(systemd: &Systemd, progress: &mut Progress) -> Vec<String> {
         if let Err(e) = fs::remove_dir_all(&dir) {
             leftovers.push(format!("{}: {e}", dir.display()));
         }
+    }
+    if progress.reserved {
+        leftovers.extend(confinement::release(ctx, name));
     }
     leftovers
 }

@@ -113,6 +113,12 @@ pub struct State {
     /// SHA-256 of the effective definition the container was started with.
     pub digest: String,
     pub machine_registered: bool,
+    /// The container's processes' SELinux label, where SELinux is on.
+    #[serde(default)]
+    pub selinux_label: Option<String>,
+    /// The first host ID of its user namespace range.
+    #[serde(default)]
+    pub user_namespace: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -207,6 +213,8 @@ mod tests {
             state_dir_is_new: false,
             digest: "ab".into(),
             machine_registered: true,
+            selinux_label: None,
+            user_namespace: Some(524288),
         };
         let text = serde_json::to_string(&s).unwrap();
         assert!(text.contains("\"phase\":\"running\""), "{text}");

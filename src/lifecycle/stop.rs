@@ -5,7 +5,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use super::state::{self, Phase, ProcessId};
-use super::{recover, Context, LifecycleError};
+use super::{confinement, recover, Context, LifecycleError};
 use crate::container::{self, HeldHelper};
 use crate::name::Name;
 use crate::systemd::{Machined, MachinedError, Systemd};
@@ -56,8 +56,9 @@ pub fn stop(
         _ => None,
     };
     let registered = state.as_ref().is_some_and(|s| s.machine_registered);
-    let leftovers = wait_until_gone(&systemd, name, &unit, leader, registered);
+    let mut leftovers = wait_until_gone(&systemd, name, &unit, leader, registered);
     remove_runtime_dir(ctx, name)?;
+    leftovers.extend(confinement::release(ctx, name));
     if leftovers.is_empty() {
         Ok(Stopped::Stopped)
     } else {

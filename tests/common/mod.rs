@@ -109,3 +109,87 @@ fn remove_sandbox_state(name: &str) {
     }
     let _ = fs::remove_dir_all(&state);
 }
+
+// ---------------------------------------------------------------- driving berth (inside)
+
+/// Runs the berth under test, echoing the command and its output for the test log.
+pub fn berth(args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(args)
+        .output()
+        .expect("berth runs");
+    eprintln!(
+        "$ berth {}\n{}{}(exit {:?})",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        out.status.code()
+    );
+    out
+}
+
+/// berth's stdout; fails the test when berth fails.
+pub fn berth_ok(args: &[&str]) -> String {
+    let out = berth(args);
+    assert!(out.status.success(), "berth {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Writes /etc/berth/containers/NAME.toml.
+pub fn define(name: &str, text: &str) {
+    fs::create_dir_all("/etc/berth/containers").unwrap();
+    fs::write(format!("/etc/berth/containers/{name}.toml"), text).unwrap();
+}
+
+pub fn status_json(name: &str) -> serde_json::Value {
+    let out = berth(&["status", "--json", name]);
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+/// The host PID of a running container's PID 1.
+pub fn leader(name: &str) -> u32 {
+    status_json(name)["leader"]
+        .as_u64()
+        .expect("a running container has a leader") as u32
+}
+
+/// The first child of a process: a container's payload, for its PID 1.
+pub fn first_child(pid: u32) -> u32 {
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("process {pid} has no child"))
+}
+
+/// A field of /proc/PID/status, e.g. "CapEff".
+pub fn proc_status(pid: u32, field: &str) -> String {
+    proc_status_of(
+        &fs::read_to_string(format!("/proc/{pid}/status")).unwrap(),
+        field,
+    )
+}
+
+/// A field of a /proc/PID/status text.
+pub fn proc_status_of(status: &str, field: &str) -> String {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in {status}"))
+        .trim()
+        .to_owned()
+}
+
+/// A shell command's stdout and stderr together.
+pub fn sh(cmd: &str) -> String {
+    let out = Command::new("sh")
+        .args(["-c", cmd])
+        .output()
+        .expect("sh runs");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

@@ -1,0 +1,153 @@
+//! Applies a container's [`Confinement`] to the calling process, as the last thing before
+//! execve. The order is a checklist: each step must still be allowed by the ones before it.
+//!
+//! 1. seccomp, first when no_new_privs is off: the kernel then only takes a filter from a
+//!    process with CAP_SYS_ADMIN, which step 2 takes away;
+//! 2. the bounding set, while CAP_SETPCAP is still effective;
+//! 3. inheritable, effective and permitted sets, then the ambient set, which may only hold
+//!    what is both permitted and inheritable;
+//! 4. the SELinux label of the next exec;
+//! 5. no_new_privs;
+//! 6. seccomp, last, so that the filter need not allow the set-up itself.
+
+use std::collections::BTreeSet;
+use std::ffi::CString;
+use std::str::FromStr;
+
+use caps::{CapSet, Capability, CapsHashSet};
+
+use super::StepError;
+use crate::security::capabilities::ProcessSets;
+use crate::security::seccomp;
+use crate::security::Confinement;
+
+pub fn confine(confinement: &Confinement, uid: u32) -> Result<(), StepError> {
+    let filter = compile(confinement)?;
+    let early = !confinement.no_new_privileges;
+    if early {
+        load(&filter)?;
+    }
+    apply_capabilities(&confinement.capabilities.process_sets(uid))?;
+    if let Some(label) = &confinement.process_label {
+        set_exec_label(label)?;
+    }
+    if confinement.no_new_privileges {
+        set_no_new_privs()?;
+    }
+    if !early {
+        load(&filter)?;
+    }
+    Ok(())
+}
+
+/// The container's PID 1 only waits, reaps and passes signals on: it keeps CAP_KILL (the
+/// payload may run as another user) and nothing else, and runs under the payload's filter.
+pub fn confine_init(confinement: &Confinement) -> Result<(), StepError> {
+    let kill: BTreeSet<String> = ["KILL".to_owned()].into();
+    let filter = compile(confinement)?;
+    apply_capabilities(&ProcessSets {
+        bounding: kill.clone(),
+        permitted: kill.clone(),
+        effective: kill,
+        inheritable: BTreeSet::new(),
+        ambient: BTreeSet::new(),
+    })?;
+    set_no_new_privs()?;
+    load(&filter)
+}
+
+fn compile(confinement: &Confinement) -> Result<Option<libseccomp::ScmpFilterContext>, StepError> {
+    confinement
+        .seccomp
+        .as_ref()
+        .map(|profile| {
+            seccomp::compile(profile, &seccomp::native_arches())
+                .map(|c| c.filter)
+                .map_err(|e| StepError::new("seccomp", e.to_string()))
+        })
+        .transpose()
+}
+
+fn load(filter: &Option<libseccomp::ScmpFilterContext>) -> Result<(), StepError> {
+    match filter {
+        Some(f) => f
+            .load()
+            .map_err(|e| StepError::new("seccomp", format!("cannot load the filter: {e}"))),
+        None => Ok(()),
+    }
+}
+
+fn to_caps(names: &BTreeSet<String>) -> Result<CapsHashSet, StepError> {
+    names
+        .iter()
+        .map(|n| {
+            Capability::from_str(&format!("CAP_{n}"))
+                .map_err(|_| StepError::new("capabilities", format!("unknown capability {n}")))
+        })
+        .collect()
+}
+
+pub fn apply_capabilities(sets: &ProcessSets) -> Result<(), StepError> {
+    let fail = |what: &str| {
+        let what = what.to_owned();
+        move |e: caps::errors::CapsError| {
+            StepError::new("capabilities", format!("cannot set the {what} set: {e}"))
+        }
+    };
+    // After a switch to another user only the permitted set survives (see
+    // keep_capabilities_across_setuid); CAP_SETPCAP must be effective to shrink the bounding set.
+    let permitted = caps::read(None, CapSet::Permitted).map_err(fail("permitted"))?;
+    caps::set(None, CapSet::Effective, &permitted).map_err(fail("effective"))?;
+    let bounding = to_caps(&sets.bounding)?;
+    for cap in caps::all() {
+        // Capabilities this kernel does not know are not in its bounding set anyway.
+        if !bounding.contains(&cap) && caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
+            caps::drop(None, CapSet::Bounding, cap).map_err(fail("bounding"))?;
+        }
+    }
+    caps::clear(None, CapSet::Ambient).map_err(fail("ambient"))?;
+    caps::set(None, CapSet::Inheritable, &to_caps(&sets.inheritable)?)
+        .map_err(fail("inheritable"))?;
+    caps::set(None, CapSet::Effective, &to_caps(&sets.effective)?).map_err(fail("effective"))?;
+    caps::set(None, CapSet::Permitted, &to_caps(&sets.permitted)?).map_err(fail("permitted"))?;
+    for cap in to_caps(&sets.ambient)? {
+        caps::raise(None, CapSet::Ambient, cap).map_err(fail("ambient"))?;
+    }
+    Ok(())
+}
+
+/// Capabilities survive the switch to another user only when asked to; which of them the
+/// payload keeps is decided right after, by [`confine`].
+pub fn keep_capabilities_across_setuid() -> Result<(), StepError> {
+    // SAFETY: PR_SET_KEEPCAPS takes an integer flag and touches only this thread's
+    // credentials.
+    let r = unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(StepError::new(
+            "capabilities",
+            format!(
+                "cannot keep capabilities across setuid: {}",
+                std::io::Error::last_os_error()
+            ),
+        ))
+    }
+}
+
+fn set_exec_label(label: &str) -> Result<(), StepError> {
+    let c = CString::new(label)
+        .map_err(|_| StepError::new("selinux", format!("bad label {label:?}")))?;
+    let context = selinux::SecurityContext::from_c_str(&c, false);
+    let set = context.set_for_next_exec();
+    set.map_err(|e| {
+        StepError::new(
+            "selinux",
+            format!("cannot set the label {label} for exec: {e}"),
+        )
+    })
+}
+
+fn set_no_new_privs() -> Result<(), StepError> {
+    nix::sys::prctl::set_no_new_privs().map_err(|e| StepError::new("no_new_privs", e.to_string()))
+}

@@ -1,0 +1,110 @@
+//! The host's side of a container's confinement at start: checking its seccomp profile and
+//! SELinux types before anything is done, then reserving its MCS level and user namespace
+//! range, and releasing them when it is gone.
+
+use super::{Context, LifecycleError};
+use crate::config::Config;
+use crate::container::Grants;
+use crate::definition::model::{Definition, Seccomp, Selinux};
+use crate::mcs;
+use crate::name::Name;
+use crate::security::seccomp::{self, Profile, Target};
+use crate::security::selinux::{self, HostSelinux};
+use crate::security::{capabilities, userns};
+
+/// Checks what can be checked without changing the host, and returns the container's seccomp
+/// profile. Names in a profile that this libseccomp does not know are skipped with a warning.
+pub fn preflight(
+    def: &Definition,
+    host: HostSelinux,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Profile>, LifecycleError> {
+    let profile = match &def.security.seccomp {
+        Seccomp::Unconfined => None,
+        Seccomp::Default => Some(seccomp::default_profile(def.security.user_namespace)),
+        Seccomp::Profile(path) => {
+            let bounding = capabilities::plan(&def.security).bounding;
+            Some(seccomp::read_profile(
+                path,
+                &Target::of_this_host(bounding),
+            )?)
+        }
+    };
+    if let Some(p) = &profile {
+        let compiled = seccomp::compile(p, &seccomp::native_arches())?;
+        if !compiled.unknown.is_empty() {
+            warnings.push(format!(
+                "the seccomp profile names system calls this host's libseccomp does not know, \
+                 which are skipped: {}",
+                compiled.unknown.join(", ")
+            ));
+        }
+    }
+    if let (Selinux::Auto { process_type, .. }, true) = (&def.security.selinux, host.is_enabled()) {
+        selinux::check_in_policy(&format!("system_u:system_r:{process_type}:s0"))?;
+        selinux::check_in_policy(&format!("system_u:object_r:{}:s0", selinux::FILE_TYPE))?;
+    }
+    Ok(profile)
+}
+
+/// Reserves the container's MCS level (where SELinux is on and the definition wants one) and
+/// user namespace range. Call once the runtime directory exists, which keeps them live.
+pub fn reserve(
+    ctx: &Context,
+    def: &Definition,
+    host: HostSelinux,
+    config: &Config,
+    seccomp: Option<Profile>,
+) -> Result<Grants, LifecycleError> {
+    let labels = match (&def.security.selinux, host.is_enabled()) {
+        (
+            Selinux::Auto {
+                process_type,
+                level,
+            },
+            true,
+        ) => {
+            let fixed = level
+                .as_deref()
+                .map(|l| l.parse::<mcs::Level>())
+                .transpose()
+                .map_err(|message| mcs::McsError::Fixed { message })?;
+            let level = mcs::reserve(
+                &ctx.paths,
+                std::path::Path::new("/proc"),
+                &def.name,
+                fixed,
+                config.mcs_categories,
+            )?;
+            Some(selinux::labels(process_type, level))
+        }
+        _ => None,
+    };
+    let user_namespace = if def.security.user_namespace {
+        Some(userns::reserve(
+            &ctx.paths,
+            std::path::Path::new("/etc"),
+            &def.name,
+        )?)
+    } else {
+        None
+    };
+    Ok(Grants {
+        labels,
+        user_namespace,
+        seccomp,
+    })
+}
+
+/// Releases what [`reserve`] took, unless persistent data keeps it; returns what could not
+/// be released.
+pub fn release(ctx: &Context, name: &Name) -> Vec<String> {
+    let mut left = Vec::new();
+    if let Err(e) = mcs::release_unless_persistent(&ctx.paths, name) {
+        left.push(format!("MCS level of {name}: {e}"));
+    }
+    if let Err(e) = userns::release_unless_persistent(&ctx.paths, name) {
+        left.push(format!("user namespace range of {name}: {e}"));
+    }
+    left
+}
