@@ -66,7 +66,7 @@ pub fn helper_path() -> PathBuf {
             dir.join("../libexec/berth/berth-helper"),
         ] {
             if candidate.is_file() {
-                return candidate;
+                return candidate.canonicalize().unwrap_or(candidate);
             }
         }
     }

@@ -238,7 +238,7 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
         // PID 1 must not hold berth's terminal or pipes open for the container's lifetime: its
         // own output goes to the journal too.
         payload_stdio(&output)?;
-        root::Builder::new(plan, &host.cgroups).build()?;
+        root::Builder::new(plan, &host.cgroups)?.build()?;
         if plan.new_network {
             bring_up_loopback();
         }

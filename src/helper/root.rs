@@ -43,11 +43,44 @@ pub struct Builder<'a> {
     /// /proc/self/cgroup as read before the cgroup namespace hid the container's place in
     /// the host's hierarchies.
     host_cgroups: &'a str,
+    /// The host's mount table, read once: what a recursive bind of a host path brings along.
+    host_mounts: Vec<PathBuf>,
 }
 
 impl<'a> Builder<'a> {
-    pub fn new(plan: &'a ContainerPlan, host_cgroups: &'a str) -> Self {
-        Builder { plan, host_cgroups }
+    pub fn new(plan: &'a ContainerPlan, host_cgroups: &'a str) -> Result<Self, StepError> {
+        let host_mounts =
+            mountinfo::mount_points_under(&read_mountinfo("private mounts")?, Path::new("/"));
+        Ok(Builder {
+            plan,
+            host_cgroups,
+            host_mounts,
+        })
+    }
+
+    /// A bind mount of a host path, with everything mounted below it; read-only binds are
+    /// read-only, nosuid and nodev all the way down. The mount point is made to match the
+    /// source (directory or file).
+    fn bind(&self, source: &Path, target: &Path, read_only: bool) -> Step {
+        bind_mount(source, target)?;
+        if read_only {
+            let source =
+                fs::canonicalize(source).map_err(|e| failed("bind mount", "resolve", source, e))?;
+            let below = self
+                .host_mounts
+                .iter()
+                .filter(|m| m.starts_with(&source) && **m != source)
+                .filter_map(|m| m.strip_prefix(&source).ok())
+                .map(|rel| target.join(rel));
+            for path in std::iter::once(target.to_owned()).chain(below) {
+                bind_remount_read_only(
+                    "read-only mount",
+                    &path,
+                    MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                )?;
+            }
+        }
+        Ok(())
     }
 
     fn in_user_namespace(&self) -> bool {
@@ -126,7 +159,7 @@ impl<'a> Builder<'a> {
                 source,
                 target,
                 read_only,
-            } => bind(source, &under(root, target), *read_only),
+            } => self.bind(source, &under(root, target), *read_only),
             MountStep::TmpfsCopy { source, target } => {
                 self.volatile_copy(source, &under(root, target))
             }
@@ -150,15 +183,20 @@ impl<'a> Builder<'a> {
                 if !path.exists() {
                     return Ok(());
                 }
+                // Inside the new root, nothing is mounted below these yet.
                 mount(
                     Some(&path),
                     &path,
                     None::<&str>,
-                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    MsFlags::MS_BIND,
                     None::<&str>,
                 )
                 .map_err(|e| failed("read-only path", "bind", &path, e))?;
-                remount_read_only(&path)
+                bind_remount_read_only(
+                    "read-only path",
+                    &path,
+                    MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                )
             }
         }
     }
@@ -191,7 +229,9 @@ impl<'a> Builder<'a> {
         mkdir("sysfs", target)?;
         match mount(Some("sysfs"), target, Some("sysfs"), ro, None::<&str>) {
             Ok(()) => Ok(()),
-            Err(Errno::EPERM) if self.in_user_namespace() => bind(Path::new("/sys"), target, true),
+            Err(Errno::EPERM) if self.in_user_namespace() => {
+                self.bind(Path::new("/sys"), target, true)
+            }
             Err(e) => Err(failed("sysfs", "mount sysfs on", target, e)),
         }
     }
@@ -208,7 +248,7 @@ impl<'a> Builder<'a> {
         for node in nodes {
             let host = Path::new("/dev").join(node);
             if host.exists() {
-                bind(&host, &dev.join(node), false)?;
+                self.bind(&host, &dev.join(node), false)?;
             }
         }
         self.mount_new(
@@ -270,7 +310,7 @@ impl<'a> Builder<'a> {
                     let source = Path::new("/sys/fs/cgroup")
                         .join(&h.relative)
                         .join(own.trim_start_matches('/'));
-                    bind(&source, &target, true)?;
+                    self.bind(&source, &target, true)?;
                 }
                 (options, _) => mount(
                     Some("cgroup"),
@@ -312,10 +352,9 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// A bind mount of a host path, with everything mounted below it; read-only binds are
-/// read-only, nosuid and nodev all the way down. The mount point is made to match the
-/// source (directory or file).
-fn bind(source: &Path, target: &Path, read_only: bool) -> Step {
+/// Binds `source` and everything mounted below it onto `target`, made to match it (directory
+/// or file).
+fn bind_mount(source: &Path, target: &Path) -> Step {
     let meta = fs::metadata(source).map_err(|e| failed("bind mount", "bind", source, e))?;
     if meta.is_dir() {
         mkdir("bind mount", target)?;
@@ -343,11 +382,7 @@ fn bind(source: &Path, target: &Path, read_only: bool) -> Step {
                 target.display()
             ),
         )
-    })?;
-    if read_only {
-        remount_read_only(target)?;
-    }
-    Ok(())
+    })
 }
 
 /// The flags the kernel keeps locked on a mount made by a more privileged namespace: a
@@ -376,19 +411,6 @@ fn bind_remount_read_only(step: &'static str, path: &Path, extra: MsFlags) -> St
         MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | extra | locked_flags(path)?;
     mount(None::<&str>, path, None::<&str>, flags, None::<&str>)
         .map_err(|e| failed(step, "make read-only", path, e))
-}
-
-/// Remounts `top` and every mount below it read-only, nosuid and nodev: a bind's read-only
-/// flag covers only its own mount, not what the source had mounted inside it.
-fn remount_read_only(top: &Path) -> Step {
-    for path in mountinfo::mount_points_under(&read_mountinfo("read-only mount")?, top) {
-        bind_remount_read_only(
-            "read-only mount",
-            &path,
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        )?;
-    }
-    Ok(())
 }
 
 /// Makes the new root the process's `/` and detaches the host's.

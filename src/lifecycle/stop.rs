@@ -78,6 +78,8 @@ fn wait_until_gone(
     registered: bool,
 ) -> Vec<String> {
     let deadline = Instant::now() + SETTLE;
+    // machined and the kernel finish just after the stop job: look again soon, then less often.
+    let mut pause = Duration::from_millis(1);
     loop {
         let mut left = Vec::new();
         match systemd.unit_status(unit) {
@@ -100,7 +102,8 @@ fn wait_until_gone(
         if left.is_empty() || Instant::now() >= deadline {
             return left;
         }
-        sleep(Duration::from_millis(20));
+        sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
     }
 }
 
