@@ -340,6 +340,22 @@ fn failed_starts_roll_back() {
     assert_eq!(out.status.code(), Some(1));
     assert_nothing_left("nohelper", &mounts, true);
 
+    // systemd refuses the scope: its slice is masked.
+    let (masked, text) = sh("systemctl mask --runtime berth-refused.slice");
+    assert!(masked, "{text}");
+    define(
+        "refused",
+        "group = \"refused\"\n[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n",
+    );
+    let out = berth(&["start", "refused"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("berth-refused.scope"),
+        "the error names the unit"
+    );
+    assert_nothing_left("refused", &mounts, true);
+    sh("systemctl unmask --runtime berth-refused.slice");
+
     // An invalid definition changes nothing at all.
     define(
         "invalid",
