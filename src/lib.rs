@@ -9,6 +9,7 @@ pub mod container;
 pub mod definition;
 pub mod diagnostic;
 pub mod helper;
+pub mod image;
 pub mod lifecycle;
 pub mod mcs;
 pub mod name;

@@ -288,6 +288,16 @@ fn kill_and_escaped_names() {
     assert_eq!(status["state"], "stopped");
     ok(&["stop", "my-app"]);
     assert_nothing_left("my-app", &mounts, false);
+
+    // A payload that ignores the stop signal is killed after --timeout, not the definition's
+    // stop_timeout of an hour.
+    define(
+        "stubborn",
+        "[exec]\ncommand = [\"/bin/sh\", \"-c\", \"trap '' TERM; while :; do sleep 1; done\"]\nstop_timeout = \"1h\"\n",
+    );
+    ok(&["start", "stubborn"]);
+    ok(&["stop", "--timeout", "1", "stubborn"]);
+    assert_nothing_left("stubborn", &mounts, false);
 }
 
 #[test]

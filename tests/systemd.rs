@@ -199,7 +199,7 @@ fn a_scope_with_limits_lives_and_is_killed(t: &mut Teardown, cgroup: CgroupVersi
 
     // A process moved in afterwards, as `berth exec` does with its helper.
     systemd
-        .attach_processes(&unit, &[second])
+        .attach_processes(&unit, "", &[second])
         .expect("AttachProcessesToUnit");
     assert!(in_cgroup(second, &cg, cgroup));
     assert_eq!(
@@ -362,7 +362,7 @@ fn machined_registers_and_terminates(t: &mut Teardown) {
     let machined = Machined::new(systemd).expect("machined");
     t.machines.push("dbus-test".into());
     machined
-        .register("dbus-test", leader, "/")
+        .register("dbus-test", &[], leader, "/")
         .expect("RegisterMachine");
     assert!(machined.machine_exists("dbus-test").unwrap());
     assert!(!machined.machine_exists("no-such-machine").unwrap());
@@ -384,7 +384,7 @@ fn machined_registers_and_terminates(t: &mut Teardown) {
     let status = String::from_utf8_lossy(&status.stdout);
     assert!(status.contains(&format!("Unit: {}", plan.unit)), "{status}");
 
-    match machined.register("bad name!", leader, "/") {
+    match machined.register("bad name!", &[], leader, "/") {
         Err(e @ MachinedError::Call { .. }) => assert_eq!(
             e.to_string(),
             "RegisterMachine bad name!: org.freedesktop.DBus.Error.InvalidArgs: Invalid machine name"

@@ -2,6 +2,7 @@
 //! module per verb. The binary only calls [`main`].
 
 mod check;
+mod image;
 mod inspect;
 mod run;
 mod status;
@@ -108,6 +109,14 @@ pub enum Command {
     },
     /// Open the user's login shell inside a running container
     Shell { name: String },
+    /// Import, list and remove the images image containers are made from
+    Image {
+        #[command(subcommand)]
+        command: ImageCommand,
+    },
+    /// Drop a stopped container's persistent data (private /etc and /var, or its writable
+    /// layer), as before its first start
+    Reset { name: String },
     /// Show a container's journal
     Logs {
         name: String,
@@ -121,6 +130,24 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         since: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Unpack a tarball of a root tree (plain or compressed, as tar reads it) as an image
+    Import {
+        #[arg(value_name = "TARBALL")]
+        tarball: PathBuf,
+        image: String,
+    },
+    /// List the imported images and the containers whose layers sit on them
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an image that no container's layer sits on
+    Remove { image: String },
 }
 
 impl Cli {
@@ -138,6 +165,7 @@ pub(crate) fn is_path(target: &str) -> bool {
 }
 
 pub fn main() -> ExitCode {
+    quiet_on_broken_stdout();
     let cli = Cli::parse();
     init_logging();
     let search = cli.search_path();
@@ -157,6 +185,12 @@ pub fn main() -> ExitCode {
         Command::Kill { name, signal } => run::kill(&ctx, &name, &signal),
         Command::Exec { name, command } => run::exec(&ctx, &name, &command),
         Command::Shell { name } => run::exec(&ctx, &name, &[]),
+        Command::Image { command } => match command {
+            ImageCommand::Import { tarball, image } => image::import(&ctx, &tarball, &image),
+            ImageCommand::List { json } => image::list(&ctx, json),
+            ImageCommand::Remove { image } => image::remove(&ctx, &image),
+        },
+        Command::Reset { name } => image::reset(&ctx, &name),
         Command::Logs {
             name,
             follow,
@@ -165,6 +199,24 @@ pub fn main() -> ExitCode {
         } => run::logs(&name, follow, lines, since.as_deref()),
     };
     ExitCode::from(code)
+}
+
+/// `berth list | head`: when the reader goes away, berth ends quietly, as other tools do.
+/// SIGPIPE stays ignored (Rust's default): berth's own pipes to its helper must fail as errors
+/// that are rolled back, not kill it; so the broken stdout is caught where printing panics.
+fn quiet_on_broken_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// berth's own diagnostics: on a terminal to stderr; otherwise (from a unit, a timer, config

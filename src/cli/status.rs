@@ -120,7 +120,7 @@ pub fn list(ctx: &Context, json: bool) -> u8 {
     exit::OK
 }
 
-fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+pub(crate) fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -160,7 +160,7 @@ pub fn human_bytes(b: u64) -> String {
     }
 }
 
-fn timestamp(usec: u64) -> String {
+pub(crate) fn timestamp(usec: u64) -> String {
     let t = UNIX_EPOCH + Duration::from_micros(usec);
     let ago = state::now_usec().saturating_sub(usec);
     // Whole seconds are enough for "how long ago".

@@ -21,10 +21,20 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
 pub enum Event {
-    Leader { pid: u32 },
-    Warning { message: String },
+    Leader {
+        pid: u32,
+    },
+    Warning {
+        message: String,
+    },
     Ready,
-    Error { step: String, message: String },
+    /// Boot mode: PID 1 executes the container's init next; the end of the pipe, which the
+    /// exec closes, says it did.
+    Exec,
+    Error {
+        step: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +196,7 @@ impl HeldHelper {
         });
         let mut leader = None;
         let mut warnings = Vec::new();
+        let mut exec = false;
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
@@ -206,9 +217,25 @@ impl HeldHelper {
                         }),
                     };
                 }
+                Ok(Some(Event::Exec)) => exec = true,
                 Ok(Some(Event::Error { step, message })) => {
                     let _ = self.child.wait();
                     return Err(HelperError::Setup { step, message });
+                }
+                // Boot mode: the exec of the container's init closed the pipe. The helper lives
+                // on as the container's supervisor.
+                Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) if exec => {
+                    return leader
+                        .map(|leader_pid| Started {
+                            leader_pid,
+                            warnings,
+                        })
+                        .ok_or_else(|| HelperError::Setup {
+                            step: "report".into(),
+                            message:
+                                "the helper started an init without naming the container's PID 1"
+                                    .into(),
+                        });
                 }
                 Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
                     let status = self.child.wait()?;

@@ -69,6 +69,18 @@ pub struct Hierarchy {
     pub options: Option<String>,
 }
 
+impl Hierarchy {
+    /// What an init system in the container writes to: the unified hierarchy, and systemd's
+    /// own named one on a legacy or hybrid host.
+    pub fn is_init_systems(&self) -> bool {
+        self.fstype == "cgroup2"
+            || self
+                .options
+                .as_deref()
+                .is_some_and(|o| o.split(',').any(|o| o == "name=systemd"))
+    }
+}
+
 /// The cgroup file systems mounted under /sys/fs/cgroup.
 pub fn cgroup_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
     parse(mountinfo)

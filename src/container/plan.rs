@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::definition::model::{Definition, EtcMode, Limit, Network, VarMode};
+use crate::definition::model::{
+    Definition, EtcMode, ImageSource, Kind, Limit, Mode, Network, VarMode,
+};
 use crate::name::Name;
 use crate::security::selinux::Labels;
 use crate::security::{capabilities, paths, Confinement, Profile};
@@ -30,6 +32,10 @@ pub struct HostLayout {
     /// Where the container's init records how the payload ended.
     pub exit_file: PathBuf,
     pub top_level: Vec<TopLevel>,
+    /// `/var/lib/berth/images`.
+    pub images: PathBuf,
+    /// The host's /etc/resolv.conf, which an image container gets a copy of.
+    pub resolv_conf: Option<String>,
 }
 
 const SHARED_TOP_LEVEL: [&str; 6] = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"];
@@ -56,6 +62,8 @@ impl HostLayout {
             state_dir: lib.join(name.as_str()),
             exit_file: run.join(format!("{name}.exit.json")),
             top_level,
+            images: lib.join("images"),
+            resolv_conf: fs::read_to_string("/etc/resolv.conf").ok(),
         })
     }
 }
@@ -75,26 +83,39 @@ pub enum MountStep {
         target: PathBuf,
         read_only: bool,
     },
-    /// A fresh copy of a host directory in a tmpfs (volatile /etc).
-    TmpfsCopy {
+    /// A fresh copy of the host's /etc in a tmpfs, made the container's own as a persistent
+    /// one is on its first start (see `state_dirs::NOT_COPIED`).
+    VolatileEtc {
         source: PathBuf,
-        target: PathBuf,
     },
     Symlink {
         target: PathBuf,
         points_to: String,
     },
+    /// A file the container gets from berth: its host name, machine ID, name servers, the
+    /// container manager's name. `replace`: written over what is there (a symlink included);
+    /// otherwise only where nothing is.
+    WriteFile {
+        target: PathBuf,
+        contents: String,
+        replace: bool,
+    },
     /// procfs of the container's PID namespace.
     Proc,
     /// sysfs, read-only.
     Sysfs,
-    /// The container's own cgroup (the namespace root), read-only, as the host mounts its
-    /// hierarchies.
-    Cgroups,
+    /// The container's own cgroup (the namespace root), as the host mounts its hierarchies;
+    /// read-only, except what an init system inside must write (`writable`): the unified
+    /// hierarchy and the name=systemd one.
+    Cgroups {
+        writable: bool,
+    },
     /// The minimal /dev: a tmpfs with the named host nodes bound in, a new devpts instance,
-    /// /dev/shm, /dev/mqueue and the usual symlinks.
+    /// /dev/shm, /dev/mqueue and the usual symlinks; with `console`, a terminal the helper
+    /// reads into the journal as /dev/console.
     Dev {
         nodes: Vec<String>,
+        console: bool,
     },
     /// Hidden: a file under /dev/null, a directory under an empty read-only tmpfs. Paths that
     /// do not exist in the container are skipped.
@@ -104,6 +125,20 @@ pub enum MountStep {
     /// Made read-only, with everything mounted below it. Missing paths are skipped.
     ReadOnly {
         target: PathBuf,
+    },
+}
+
+/// The file system of the container's `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RootFs {
+    /// A host container's: an empty tmpfs that the host's /usr and the container's /etc and
+    /// /var are mounted into; read-only in app mode.
+    Tmpfs { read_only: bool },
+    /// An image container's: the image, read-only, under the container's own writable layer.
+    Overlay {
+        lower: PathBuf,
+        upper: PathBuf,
+        work: PathBuf,
     },
 }
 
@@ -120,8 +155,11 @@ pub struct Payload {
 pub struct ContainerPlan {
     pub name: String,
     pub hostname: String,
+    /// 32 hex digits: /etc/machine-id inside, and the machine's ID for machined.
+    pub machine_id: String,
     /// The host directory the new root is mounted on (inside the private mount namespace only).
     pub root: PathBuf,
+    pub root_fs: RootFs,
     pub exit_file: PathBuf,
     /// A new network namespace with only loopback ("none" and, until veth networking exists,
     /// "private"); otherwise the host's network.
@@ -132,23 +170,33 @@ pub struct ContainerPlan {
     /// The label of every file system the helper mounts (`context=`); None without SELinux.
     pub file_label: Option<String>,
     pub mounts: Vec<MountStep>,
+    /// Boot mode: PID 1 becomes the payload (the container's own init) instead of supervising
+    /// it.
+    pub boot: bool,
     pub payload: Payload,
 }
 
-/// What the host grants a container before it is planned: its reservations and its filter.
+/// What the host grants a container before it is planned: its reservations, its filter and
+/// its identity.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     pub labels: Option<Labels>,
     pub user_namespace: Option<u32>,
     pub seccomp: Option<Profile>,
+    pub machine_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("container `{0}`: image containers are not supported yet")]
-    ImageUnsupported(String),
-    #[error("container `{0}`: boot mode is not supported yet")]
-    BootUnsupported(String),
+    #[error("container `{name}`: its image {path} does not exist (`berth image list` shows the imported ones)")]
+    NoImage { name: String, path: PathBuf },
+    #[error(
+        "container `{name}`: its writable layer cannot be on {path}, an overlay file system itself; \
+         /var/lib/berth must be on ext4, xfs, btrfs or tmpfs for image containers"
+    )]
+    LayerOnOverlay { name: String, path: PathBuf },
+    #[error("container `{name}`: the root tree {path} cannot be an overlay layer: its path has a `,` or `:`")]
+    BadRoot { name: String, path: PathBuf },
 }
 
 /// Host device nodes bound into every container's /dev (the same list the scope's DeviceAllow
@@ -157,13 +205,42 @@ pub const DEV_NODES: [&str; 7] = [
     "null", "zero", "full", "random", "urandom", "tty", "net/tun",
 ];
 
-/// Device nodes of a definition's `resources.devices` that are paths under /dev, relative to it.
-fn definition_nodes(def: &Definition) -> impl Iterator<Item = String> + '_ {
-    def.resources
-        .devices
-        .keys()
-        .filter_map(|d| d.strip_prefix("/dev/"))
-        .map(str::to_owned)
+const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The image tree an image container's root is made from.
+pub fn image_root(def: &Definition, images: &Path) -> Option<PathBuf> {
+    match &def.kind {
+        Kind::Host => None,
+        Kind::Image(ImageSource::Named(name)) => Some(images.join(name)),
+        Kind::Image(ImageSource::Root(path)) => Some(path.clone()),
+    }
+}
+
+/// What the host must have for an image container: its image, and a file system under
+/// /var/lib/berth that can hold an overlayfs upper layer. Reads the host; changes nothing.
+pub fn check_image_host(def: &Definition, layout: &HostLayout) -> Result<(), PlanError> {
+    let Some(lower) = image_root(def, &layout.images) else {
+        return Ok(());
+    };
+    if !lower.is_dir() {
+        return Err(PlanError::NoImage {
+            name: def.name.to_string(),
+            path: lower,
+        });
+    }
+    // The layer's directory may not exist yet: its nearest ancestor that does tells.
+    let lib = layout.state_dir.parent().unwrap_or(Path::new("/"));
+    let on_overlay = lib
+        .ancestors()
+        .find_map(|dir| nix::sys::statfs::statfs(dir).ok())
+        .is_some_and(|s| s.filesystem_type() == nix::sys::statfs::OVERLAYFS_SUPER_MAGIC);
+    if on_overlay {
+        return Err(PlanError::LayerOnOverlay {
+            name: def.name.to_string(),
+            path: lib.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 pub fn plan_container(
@@ -171,13 +248,67 @@ pub fn plan_container(
     layout: &HostLayout,
     grants: &Grants,
 ) -> Result<ContainerPlan, PlanError> {
-    use crate::definition::model::{Kind, Mode};
-    if def.kind != Kind::Host {
-        return Err(PlanError::ImageUnsupported(def.name.to_string()));
+    let boot = def.mode == Mode::Boot;
+    let machine_id = grants.machine_id.clone().unwrap_or_else(|| "0".repeat(32));
+    let (root_fs, mut mounts) = match image_root(def, &layout.images) {
+        None => host_root(def, layout, grants, boot),
+        Some(lower) => image_root_mounts(def, layout, lower, &machine_id)?,
+    };
+    mounts.push(tmpfs("/tmp", 0o1777, None));
+    mounts.push(tmpfs("/run", 0o755, None));
+    if boot {
+        // systemd's Container Interface: who manages this container, and its ID.
+        for (file, contents) in [
+            ("container-manager", "berth\n".to_owned()),
+            ("container-uuid", format!("{}\n", uuid(&machine_id))),
+        ] {
+            mounts.push(MountStep::WriteFile {
+                target: Path::new("/run/host").join(file),
+                contents,
+                replace: true,
+            });
+        }
     }
-    if def.mode == Mode::Boot {
-        return Err(PlanError::BootUnsupported(def.name.to_string()));
+    let mut nodes: Vec<String> = DEV_NODES.iter().map(|n| (*n).to_owned()).collect();
+    for node in definition_nodes(def) {
+        if !nodes.contains(&node) {
+            nodes.push(node);
+        }
     }
+    mounts.push(MountStep::Dev {
+        nodes,
+        console: boot,
+    });
+    mounts.push(MountStep::Proc);
+    mounts.push(MountStep::Sysfs);
+    mounts.push(MountStep::Cgroups { writable: boot });
+    mounts.extend(definition_mounts(def));
+    // Last, so that nothing mounted later uncovers them.
+    mounts.extend(hidden_paths(def));
+
+    Ok(ContainerPlan {
+        name: def.name.to_string(),
+        hostname: def.hostname.clone(),
+        root: layout.runtime_dir.join("root"),
+        root_fs,
+        exit_file: layout.exit_file.clone(),
+        new_network: def.network != Network::Host,
+        user_namespace: grants.user_namespace,
+        file_label: grants.labels.as_ref().map(|l| l.file.clone()),
+        mounts,
+        boot,
+        payload: payload(def, grants, &machine_id),
+        machine_id,
+    })
+}
+
+/// A host container's root: the host's /usr, /bin, /lib... and the container's /etc and /var.
+fn host_root(
+    def: &Definition,
+    layout: &HostLayout,
+    grants: &Grants,
+    boot: bool,
+) -> (RootFs, Vec<MountStep>) {
     let mut mounts = vec![MountStep::Bind {
         source: "/usr".into(),
         target: "/usr".into(),
@@ -208,9 +339,8 @@ pub fn plan_container(
             target: "/etc".into(),
             read_only: false,
         },
-        EtcMode::Volatile => MountStep::TmpfsCopy {
+        EtcMode::Volatile => MountStep::VolatileEtc {
             source: "/etc".into(),
-            target: "/etc".into(),
         },
         EtcMode::Host => MountStep::Bind {
             source: "/etc".into(),
@@ -226,20 +356,58 @@ pub fn plan_container(
         },
         VarMode::Volatile => tmpfs("/var", 0o755, None),
     });
-    mounts.push(tmpfs("/tmp", 0o1777, None));
-    mounts.push(tmpfs("/run", 0o755, None));
-    let mut nodes: Vec<String> = DEV_NODES.iter().map(|n| (*n).to_owned()).collect();
-    nodes.extend(
-        definition_nodes(def)
-            .filter(|n| !nodes.contains(n))
-            .collect::<Vec<_>>(),
-    );
-    mounts.push(MountStep::Dev { nodes });
-    mounts.push(MountStep::Proc);
-    mounts.push(MountStep::Sysfs);
-    mounts.push(MountStep::Cgroups);
+    // A booted init system creates what it misses at the top (/home, /srv, /media...).
+    (RootFs::Tmpfs { read_only: !boot }, mounts)
+}
 
-    // The definition's own mounts, parents before children.
+/// An image container's root: the image under the container's layer, with what is this
+/// host's and this container's written into the layer, never into the image.
+fn image_root_mounts(
+    def: &Definition,
+    layout: &HostLayout,
+    lower: PathBuf,
+    machine_id: &str,
+) -> Result<(RootFs, Vec<MountStep>), PlanError> {
+    if lower.to_string_lossy().contains([',', ':']) {
+        return Err(PlanError::BadRoot {
+            name: def.name.to_string(),
+            path: lower,
+        });
+    }
+    let write = |target: &str, contents: String, replace: bool| MountStep::WriteFile {
+        target: target.into(),
+        contents,
+        replace,
+    };
+    let mut mounts = vec![
+        write("/etc/hostname", format!("{}\n", def.hostname), true),
+        write("/etc/machine-id", format!("{machine_id}\n"), true),
+        write(
+            "/etc/hosts",
+            format!(
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{}\n",
+                def.hostname
+            ),
+            false,
+        ),
+    ];
+    if def.network != Network::None {
+        if let Some(resolv) = &layout.resolv_conf {
+            mounts.push(write("/etc/resolv.conf", resolv.clone(), true));
+        }
+    }
+    Ok((
+        RootFs::Overlay {
+            lower,
+            upper: layout.state_dir.join("upper"),
+            work: layout.state_dir.join("work"),
+        },
+        mounts,
+    ))
+}
+
+/// The definition's own mounts, parents before children.
+fn definition_mounts(def: &Definition) -> Vec<MountStep> {
     let mut extra: Vec<(PathBuf, MountStep)> = Vec::new();
     for (target, bind) in &def.filesystem.binds {
         extra.push((
@@ -259,56 +427,77 @@ pub fn plan_container(
         extra.push((target.clone(), tmpfs_at(target.clone(), t.mode, size)));
     }
     extra.sort_by_key(|(target, _)| target.components().count());
-    mounts.extend(extra.into_iter().map(|(_, step)| step));
+    extra.into_iter().map(|(_, step)| step).collect()
+}
 
-    // Last, so that nothing mounted later uncovers them.
+/// The read-only and masked paths: podman's, then the definition's.
+fn hidden_paths(def: &Definition) -> Vec<MountStep> {
     let fs = &def.filesystem;
     let read_only = paths::READ_ONLY
         .iter()
         .map(PathBuf::from)
         .chain(fs.read_only_paths.iter().cloned());
-    mounts.extend(read_only.map(|target| MountStep::ReadOnly { target }));
     let masked = paths::MASKED
         .iter()
         .map(PathBuf::from)
         .chain(fs.masked_paths.iter().cloned());
-    mounts.extend(masked.map(|target| MountStep::Mask { target }));
+    read_only
+        .map(|target| MountStep::ReadOnly { target })
+        .chain(masked.map(|target| MountStep::Mask { target }))
+        .collect()
+}
 
+fn payload(def: &Definition, grants: &Grants, machine_id: &str) -> Payload {
     let mut environment = vec![
         ("container".to_owned(), "berth".to_owned()),
-        (
-            "PATH".to_owned(),
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned(),
-        ),
+        ("PATH".to_owned(), PATH.to_owned()),
     ];
+    if def.mode == Mode::Boot {
+        environment.push(("container_uuid".to_owned(), uuid(machine_id)));
+    }
     for (k, v) in &def.exec.environment {
-        environment.retain(|(name, _)| name != k || k == "container");
         if k != "container" {
+            environment.retain(|(name, _)| name != k);
             environment.push((k.clone(), v.clone()));
         }
     }
-    Ok(ContainerPlan {
-        name: def.name.to_string(),
-        hostname: def.hostname.clone(),
-        root: layout.runtime_dir.join("root"),
-        exit_file: layout.exit_file.clone(),
-        new_network: def.network != Network::Host,
-        user_namespace: grants.user_namespace,
-        file_label: grants.labels.as_ref().map(|l| l.file.clone()),
-        mounts,
-        payload: Payload {
-            argv: def.exec.command.clone(),
-            environment,
-            user: def.exec.user.clone(),
-            working_directory: def.exec.working_directory.clone(),
-            confinement: Confinement {
-                capabilities: capabilities::plan(&def.security),
-                no_new_privileges: def.security.no_new_privileges,
-                seccomp: grants.seccomp.clone(),
-                process_label: grants.labels.as_ref().map(|l| l.process.clone()),
-            },
+    Payload {
+        argv: def.exec.command.clone(),
+        environment,
+        user: def.exec.user.clone(),
+        working_directory: def.exec.working_directory.clone(),
+        confinement: Confinement {
+            capabilities: capabilities::plan(&def.security, def.mode),
+            no_new_privileges: def.security.no_new_privileges,
+            seccomp: grants.seccomp.clone(),
+            process_label: grants.labels.as_ref().map(|l| l.process.clone()),
         },
-    })
+    }
+}
+
+/// A machine ID written as a UUID, as systemd's `container_uuid` is.
+fn uuid(machine_id: &str) -> String {
+    let id = machine_id;
+    if id.len() != 32 {
+        return id.to_owned();
+    }
+    format!(
+        "{}-{}-{}-{}-{}",
+        &id[..8],
+        &id[8..12],
+        &id[12..16],
+        &id[16..20],
+        &id[20..]
+    )
+}
+
+/// Device nodes of a definition's `resources.devices` that are paths under /dev, relative to it.
+fn definition_nodes(def: &Definition) -> impl Iterator<Item = String> + '_ {
+    def.resources
+        .devices
+        .keys()
+        .filter_map(|d| d.strip_prefix("/dev/"))
+        .map(str::to_owned)
 }
 
 fn tmpfs(target: &str, mode: u32, size: Option<u64>) -> MountStep {
@@ -345,6 +534,8 @@ mod tests {
             state_dir: "/var/lib/berth/web".into(),
             exit_file: "/run/berth/web.exit.json".into(),
             top_level,
+            images: "/var/lib/berth/images".into(),
+            resolv_conf: Some("nameserver 192.0.2.1\n".into()),
         }
     }
 
@@ -431,9 +622,8 @@ mod tests {
         )
         .unwrap();
         assert!(plan.new_network);
-        assert!(plan.mounts.contains(&MountStep::TmpfsCopy {
-            source: "/etc".into(),
-            target: "/etc".into()
+        assert!(plan.mounts.contains(&MountStep::VolatileEtc {
+            source: "/etc".into()
         }));
         let own: Vec<&MountStep> = plan
             .mounts
@@ -460,15 +650,98 @@ mod tests {
     }
 
     #[test]
-    fn image_and_boot_are_refused_for_now() {
-        let l = layout(merged());
-        assert!(plan_container(
-            &def("kind = \"image\"\nroot = \"/srv/t\"\n[exec]\ncommand = [\"/x\"]\n"),
-            &l,
-            &Grants::default(),
+    fn image_containers_sit_on_their_image() {
+        let grants = Grants {
+            machine_id: Some("0123456789abcdef0123456789abcdef".into()),
+            ..Grants::default()
+        };
+        let plan = plan_container(
+            &def("kind = \"image\"\nimage = \"deb\"\n[exec]\ncommand = [\"/bin/sh\"]\n"),
+            &layout(merged()),
+            &grants,
         )
-        .is_err());
-        assert!(plan_container(&def("mode = \"boot\"\n"), &l, &Grants::default()).is_err());
+        .unwrap();
+        assert_eq!(
+            plan.root_fs,
+            RootFs::Overlay {
+                lower: "/var/lib/berth/images/deb".into(),
+                upper: "/var/lib/berth/web/upper".into(),
+                work: "/var/lib/berth/web/work".into(),
+            }
+        );
+        assert!(!plan
+            .mounts
+            .iter()
+            .any(|m| matches!(m, MountStep::Bind { source, .. } if source == Path::new("/usr"))));
+        let file = |t: &str| {
+            plan.mounts.iter().find_map(|m| match m {
+                MountStep::WriteFile {
+                    target,
+                    contents,
+                    replace,
+                } if target == Path::new(t) => Some((contents.as_str(), *replace)),
+                _ => None,
+            })
+        };
+        assert_eq!(file("/etc/hostname"), Some(("web\n", true)));
+        assert_eq!(
+            file("/etc/machine-id"),
+            Some(("0123456789abcdef0123456789abcdef\n", true))
+        );
+        assert_eq!(
+            file("/etc/resolv.conf"),
+            Some(("nameserver 192.0.2.1\n", true))
+        );
+        assert_eq!(
+            file("/etc/hosts").map(|(_, r)| r),
+            Some(false),
+            "the image's own hosts file stays"
+        );
+        assert_eq!(file("/run/host/container-manager"), None, "app mode");
+
+        let root = plan_container(
+            &def("kind = \"image\"\nroot = \"/srv/a,b\"\n[exec]\ncommand = [\"/x\"]\n"),
+            &layout(merged()),
+            &grants,
+        );
+        assert!(matches!(root, Err(PlanError::BadRoot { .. })));
+    }
+
+    #[test]
+    fn boot_mode_follows_the_container_interface() {
+        let grants = Grants {
+            machine_id: Some("0123456789abcdef0123456789abcdef".into()),
+            ..Grants::default()
+        };
+        let plan = plan_container(&def("mode = \"boot\"\n"), &layout(merged()), &grants).unwrap();
+        assert!(plan.boot);
+        assert_eq!(plan.root_fs, RootFs::Tmpfs { read_only: false });
+        assert_eq!(plan.payload.argv, ["/sbin/init"]);
+        assert!(plan
+            .payload
+            .environment
+            .contains(&("container".into(), "berth".into())));
+        assert!(plan.payload.environment.contains(&(
+            "container_uuid".into(),
+            "01234567-89ab-cdef-0123-456789abcdef".into()
+        )));
+        assert!(plan.mounts.contains(&MountStep::WriteFile {
+            target: "/run/host/container-manager".into(),
+            contents: "berth\n".into(),
+            replace: true
+        }));
+        assert!(plan.mounts.contains(&MountStep::Cgroups { writable: true }));
+        assert!(plan
+            .mounts
+            .iter()
+            .any(|m| matches!(m, MountStep::Dev { console: true, .. })));
+        assert!(!plan.payload.confinement.no_new_privileges);
+        assert!(plan
+            .payload
+            .confinement
+            .capabilities
+            .bounding
+            .contains("SYS_ADMIN"));
     }
 
     #[test]
@@ -479,7 +752,8 @@ mod tests {
                 crate::mcs::Level { low: 1, high: 2 },
             )),
             user_namespace: Some(524288),
-            seccomp: Some(crate::security::seccomp::default_profile(true)),
+            seccomp: Some(crate::security::seccomp::default_profile(true, false)),
+            machine_id: None,
         };
         let plan = plan_container(
             &def("[exec]\ncommand = [\"/bin/true\"]\n[resources]\ndevices = { \"/dev/fuse\" = \"rw\", \"char-usb_device\" = \"r\" }\n[filesystem]\nmasked_paths = [\"/etc/secret\"]\nread_only_paths = [\"/srv\"]\n[security]\ncapabilities_add = [\"NET_ADMIN\"]\n"),
@@ -500,7 +774,7 @@ mod tests {
         );
         assert_eq!(plan.user_namespace, Some(524288));
         assert!(c.seccomp.is_some());
-        let Some(MountStep::Dev { nodes }) = plan
+        let Some(MountStep::Dev { nodes, .. }) = plan
             .mounts
             .iter()
             .find(|m| matches!(m, MountStep::Dev { .. }))

@@ -6,9 +6,9 @@ use std::io;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::plan::{Grants, HostLayout};
+use super::plan::{self, Grants, HostLayout};
 use super::tree_copy::copy_tree;
-use crate::definition::model::{Definition, EtcMode, VarMode};
+use crate::definition::model::{Definition, EtcMode, ImageSource, Kind, VarMode};
 use crate::security::{selinux, userns};
 
 /// Host /etc entries that a container's /etc does not take over as they are.
@@ -57,24 +57,30 @@ fn err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StateDirError
     move |source| StateDirError { op, path, source }
 }
 
-/// What a start created, so that a failed first start can remove exactly that.
+/// What a start created, so that a failed first start can remove exactly that, and the
+/// container's machine ID.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prepared {
     pub created: Vec<PathBuf>,
+    /// 32 hex digits; kept in the persistent directory, new at every start without one.
+    pub machine_id: String,
 }
 
-/// Makes the container's persistent directory, if it has one: seeds /etc, makes /var, and
-/// gives the tree to the container: owned by its user namespace range, labelled with its
-/// SELinux label. Both are checked on every start, so a changed range or level is applied.
+/// Makes the container's persistent directory, if it has one: seeds /etc and makes /var (a
+/// host container), makes the writable layer (an image container), and gives the tree to the
+/// container: owned by its user namespace range, labelled with its SELinux label. Both are
+/// checked on every start, so a changed range or level is applied.
 pub fn prepare_state_dirs(
     def: &Definition,
     layout: &HostLayout,
     grants: &Grants,
 ) -> Result<Prepared, StateDirError> {
     let mut prepared = Prepared::default();
-    let persistent_etc = def.filesystem.etc == EtcMode::Persistent;
-    let persistent_var = def.filesystem.var == VarMode::Persistent;
-    if !persistent_etc && !persistent_var {
+    let image = plan::image_root(def, &layout.images);
+    let persistent_etc = image.is_none() && def.filesystem.etc == EtcMode::Persistent;
+    let persistent_var = image.is_none() && def.filesystem.var == VarMode::Persistent;
+    if image.is_none() && !persistent_etc && !persistent_var {
+        prepared.machine_id = random_machine_id()?;
         return Ok(prepared);
     }
     let dir = &layout.state_dir;
@@ -83,10 +89,11 @@ pub fn prepare_state_dirs(
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(err("chmod", dir))?;
         prepared.created.push(dir.clone());
     }
+    prepared.machine_id = persistent_machine_id(dir)?;
     if persistent_etc {
         let etc = dir.join("etc");
         if !etc.exists() {
-            seed_etc(Path::new("/etc"), &etc, &def.hostname)?;
+            seed_etc(Path::new("/etc"), &etc, &def.hostname, &prepared.machine_id)?;
             prepared.created.push(etc);
         }
     }
@@ -96,6 +103,9 @@ pub fn prepare_state_dirs(
             make_var(&var)?;
             prepared.created.push(var);
         }
+    }
+    if let Some(lower) = image {
+        make_layer(def, dir, &lower, &mut prepared)?;
     }
     userns::shift_tree(dir, grants.user_namespace.unwrap_or(0)).map_err(|e| StateDirError {
         op: "give the container its IDs in",
@@ -117,6 +127,60 @@ pub fn prepare_state_dirs(
     Ok(prepared)
 }
 
+/// The machine ID a persistent container keeps: `DIR/machine-id`, made on its first start
+/// (taken over from its /etc where an older berth seeded only that).
+fn persistent_machine_id(dir: &Path) -> Result<String, StateDirError> {
+    let file = dir.join("machine-id");
+    for candidate in [&file, &dir.join("etc/machine-id")] {
+        if let Ok(id) = fs::read_to_string(candidate) {
+            let id = id.trim();
+            if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                if candidate != &file {
+                    write(&file, &format!("{id}\n"))?;
+                }
+                return Ok(id.to_owned());
+            }
+        }
+    }
+    let id = random_machine_id()?;
+    write(&file, &format!("{id}\n"))?;
+    Ok(id)
+}
+
+/// An image container's writable layer: `upper` and overlayfs' `work`, on the same file
+/// system, and the record of the image the layer belongs to.
+fn make_layer(
+    def: &Definition,
+    dir: &Path,
+    lower: &Path,
+    prepared: &mut Prepared,
+) -> Result<(), StateDirError> {
+    let record = dir.join("image");
+    let image = match &def.kind {
+        Kind::Image(ImageSource::Named(name)) => name.clone(),
+        _ => lower.display().to_string(),
+    };
+    match fs::read_to_string(&record) {
+        Ok(old) if old.trim() != image => {
+            return Err(err("use the layer in", dir)(io::Error::other(format!(
+                "it was made on image `{}`, not `{image}`; `berth reset {}` drops it",
+                old.trim(),
+                def.name
+            ))))
+        }
+        Ok(_) => {}
+        Err(_) => write(&record, &format!("{image}\n"))?,
+    }
+    for sub in ["upper", "work"] {
+        let path = dir.join(sub);
+        if !path.exists() {
+            fs::create_dir(&path).map_err(err("create", &path))?;
+            prepared.created.push(path);
+        }
+    }
+    Ok(())
+}
+
 /// With a user namespace, a volatile /etc is seeded here, in the runtime directory, and given
 /// to the container's IDs: inside, the host's files would belong to nobody. It goes with the
 /// runtime directory when the container stops.
@@ -124,12 +188,13 @@ pub fn prepare_runtime_dirs(
     def: &Definition,
     layout: &HostLayout,
     grants: &Grants,
+    machine_id: &str,
 ) -> Result<(), StateDirError> {
     let (EtcMode::Volatile, Some(base)) = (def.filesystem.etc, grants.user_namespace) else {
         return Ok(());
     };
     let etc = layout.runtime_dir.join("etc");
-    seed_etc(Path::new("/etc"), &etc, &def.hostname)?;
+    seed_etc(Path::new("/etc"), &etc, &def.hostname, machine_id)?;
     userns::shift_tree(&etc, base).map_err(|e| StateDirError {
         op: "give the container its IDs in",
         path: etc.clone(),
@@ -158,7 +223,12 @@ pub fn remove_created(prepared: &Prepared) -> Result<(), StateDirError> {
 
 /// Copies the host's /etc into `target` by way of `target.new`, renamed into place when
 /// complete: a crash leaves only `etc.new`, which the next start removes.
-pub fn seed_etc(host_etc: &Path, target: &Path, hostname: &str) -> Result<(), StateDirError> {
+pub fn seed_etc(
+    host_etc: &Path,
+    target: &Path,
+    hostname: &str,
+    machine_id: &str,
+) -> Result<(), StateDirError> {
     let staging = target.with_extension("new");
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(err("remove the leftover", &staging))?;
@@ -168,8 +238,15 @@ pub fn seed_etc(host_etc: &Path, target: &Path, hostname: &str) -> Result<(), St
         path: target.to_owned(),
         source: io::Error::other(e),
     })?;
+    make_etc_own(&staging, hostname, machine_id)?;
+    fs::rename(&staging, target).map_err(err("rename into place", target))
+}
+
+/// Makes a copy of the host's /etc the container's: what is the host's alone goes (see
+/// [`NOT_COPIED`]), the container's host name and machine ID come in.
+pub fn make_etc_own(etc: &Path, hostname: &str, machine_id: &str) -> Result<(), StateDirError> {
     for (rel, _) in NOT_COPIED {
-        let path = staging.join(rel);
+        let path = etc.join(rel);
         let removed = match fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() => fs::remove_dir_all(&path),
             Ok(_) => fs::remove_file(&path),
@@ -177,22 +254,18 @@ pub fn seed_etc(host_etc: &Path, target: &Path, hostname: &str) -> Result<(), St
         };
         removed.map_err(err("remove", &path))?;
     }
-    write(&staging.join("hostname"), &format!("{hostname}\n"))?;
-    write(
-        &staging.join("machine-id"),
-        &format!("{}\n", random_machine_id()?),
-    )?;
-    write(&staging.join("fstab"), "")?;
-    let mtab = staging.join("mtab");
-    symlink("../proc/self/mounts", &mtab).map_err(err("create", &mtab))?;
-    fs::rename(&staging, target).map_err(err("rename into place", target))
+    write(&etc.join("hostname"), &format!("{hostname}\n"))?;
+    write(&etc.join("machine-id"), &format!("{machine_id}\n"))?;
+    write(&etc.join("fstab"), "")?;
+    let mtab = etc.join("mtab");
+    symlink("../proc/self/mounts", &mtab).map_err(err("create", &mtab))
 }
 
 fn write(path: &Path, text: &str) -> Result<(), StateDirError> {
     fs::write(path, text).map_err(err("write", path))
 }
 
-fn random_machine_id() -> Result<String, StateDirError> {
+pub fn random_machine_id() -> Result<String, StateDirError> {
     let path = Path::new("/proc/sys/kernel/random/uuid");
     let uuid = fs::read_to_string(path).map_err(err("read", path))?;
     Ok(uuid.trim().replace('-', ""))
@@ -238,7 +311,7 @@ mod tests {
         fs::write(host.join("fstab"), "/dev/sda1 / ext4\n").unwrap();
         let target = base.join("state/etc");
         fs::create_dir_all(base.join("state/etc.new/junk")).unwrap();
-        seed_etc(&host, &target, "web").unwrap();
+        seed_etc(&host, &target, "web", &"a".repeat(32)).unwrap();
         assert_eq!(
             fs::read_to_string(target.join("passwd")).unwrap(),
             "root:x:0:0::/root:/bin/sh\n"
@@ -248,9 +321,9 @@ mod tests {
             "web\n"
         );
         assert_eq!(fs::read_to_string(target.join("fstab")).unwrap(), "");
-        assert_ne!(
+        assert_eq!(
             fs::read_to_string(target.join("machine-id")).unwrap(),
-            "host\n"
+            format!("{}\n", "a".repeat(32))
         );
         assert_eq!(
             fs::read_link(target.join("mtab")).unwrap(),

@@ -276,9 +276,31 @@ mod tests {
     }
 
     #[test]
+    fn what_boot_mode_and_images_cannot_do_yet() {
+        let e = errors(&["mode = \"boot\"\n[security]\nuser_namespace = \"auto\"\n"]);
+        assert!(
+            e[0].starts_with(
+                "error: user_namespace = \"auto\" is not supported for boot mode yet\n"
+            ),
+            "{e:?}"
+        );
+        let e = errors(&["kind = \"image\"\nimage = \"deb\"\n[exec]\ncommand = [\"/x\"]\n[security]\nuser_namespace = \"auto\"\n"]);
+        assert!(
+            e[0].contains("not supported for image containers yet"),
+            "{e:?}"
+        );
+        let e = errors(&["mode = \"boot\"\n[exec]\nuser = \"nobody\"\n"]);
+        assert!(
+            e[0].starts_with("error: a boot-mode container's init runs as root"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
     fn boot_mode_defaults() {
         let loaded = from_sources(&name(), vec![src("/c/w.toml", "mode = \"boot\"\n")]).unwrap();
         assert_eq!(loaded.definition.exec.command, ["/sbin/init"]);
         assert_eq!(loaded.definition.exec.stop_signal, value::Signal::RTMIN_3);
+        assert!(!loaded.definition.security.no_new_privileges);
     }
 }

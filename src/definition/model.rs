@@ -166,6 +166,10 @@ pub fn fill_defaults(settings: &mut Settings, name: &Name) {
                 KeyPath::of(&["exec", "stop_signal"]),
                 Value::Signal(if boot { Signal::RTMIN_3 } else { Signal::TERM }),
             ),
+            (
+                KeyPath::of(&["security", "no_new_privileges"]),
+                Value::Bool(!boot),
+            ),
         ];
         if boot {
             out.push((
@@ -287,6 +291,25 @@ pub fn build(name: &Name, s: &Settings) -> Result<Definition, Vec<Conflict>> {
 
     let security = read_security(&r, &mut conflicts);
     let filesystem = read_filesystem(&r, &mut conflicts);
+    if security.user_namespace && (kind != Kind::Host || mode == Mode::Boot) {
+        let which = if kind != Kind::Host {
+            "image containers"
+        } else {
+            "boot mode"
+        };
+        conflicts.push(conflict(
+            format!("user_namespace = \"auto\" is not supported for {which} yet"),
+            &["security", "user_namespace"],
+            Some("user_namespace = \"off\""),
+        ));
+    }
+    if mode == Mode::Boot && r.str(&["exec", "user"]) != "root" {
+        conflicts.push(conflict(
+            "a boot-mode container's init runs as root; its services choose their own users".into(),
+            &["exec", "user"],
+            Some("no `user` in [exec] for mode = \"boot\""),
+        ));
+    }
 
     let definition = Definition {
         name: name.clone(),

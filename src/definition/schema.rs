@@ -225,7 +225,7 @@ static SECURITY: &[Key] = &[
     key(
         "no_new_privileges",
         Kind::Scalar(Scalar::Bool),
-        Literal("true"),
+        Computed("true; false in boot mode, where the container's own su and login must work"),
         "set no_new_privs, so that setuid binaries gain nothing",
     ),
     key(

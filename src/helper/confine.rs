@@ -98,6 +98,13 @@ pub fn apply_capabilities(sets: &ProcessSets) -> Result<(), StepError> {
     // keep_capabilities_across_setuid); CAP_SETPCAP must be effective to shrink the bounding set.
     let permitted = caps::read(None, CapSet::Permitted).map_err(fail("permitted"))?;
     caps::set(None, CapSet::Effective, &permitted).map_err(fail("effective"))?;
+
+    // What the host did not give berth (a bounding set of its own, as in a sandbox), berth
+    // cannot give the container.
+    let held: CapsHashSet = permitted;
+    let within = |names: &BTreeSet<String>| -> Result<CapsHashSet, StepError> {
+        Ok(to_caps(names)?.intersection(&held).copied().collect())
+    };
     let bounding = to_caps(&sets.bounding)?;
     for cap in caps::all() {
         // Capabilities this kernel does not know are not in its bounding set anyway.
@@ -106,11 +113,11 @@ pub fn apply_capabilities(sets: &ProcessSets) -> Result<(), StepError> {
         }
     }
     caps::clear(None, CapSet::Ambient).map_err(fail("ambient"))?;
-    caps::set(None, CapSet::Inheritable, &to_caps(&sets.inheritable)?)
+    caps::set(None, CapSet::Inheritable, &within(&sets.inheritable)?)
         .map_err(fail("inheritable"))?;
-    caps::set(None, CapSet::Effective, &to_caps(&sets.effective)?).map_err(fail("effective"))?;
-    caps::set(None, CapSet::Permitted, &to_caps(&sets.permitted)?).map_err(fail("permitted"))?;
-    for cap in to_caps(&sets.ambient)? {
+    caps::set(None, CapSet::Effective, &within(&sets.effective)?).map_err(fail("effective"))?;
+    caps::set(None, CapSet::Permitted, &within(&sets.permitted)?).map_err(fail("permitted"))?;
+    for cap in within(&sets.ambient)? {
         caps::raise(None, CapSet::Ambient, cap).map_err(fail("ambient"))?;
     }
     Ok(())

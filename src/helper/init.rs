@@ -9,7 +9,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use nix::sched::{unshare, CloneFlags};
@@ -18,7 +18,7 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 
-use super::{confine, failed, payload, root, Reporter, StepError};
+use super::{boot, confine, failed, payload, root, Reporter, StepError};
 use crate::container::client::Event;
 use crate::container::plan::ContainerPlan;
 use crate::container::read_plan;
@@ -37,9 +37,10 @@ const FORWARDED: [Signal; 6] = [
 pub fn run(plan_path: &Path) -> ExitCode {
     let mut reporter = Reporter::take();
     match prepare(plan_path) {
-        Ok((plan, host)) => match plan.user_namespace {
-            Some(base) => in_user_namespace(&plan, &host, base, reporter),
-            None => start_init(&plan, &host, namespace_flags(&plan), reporter),
+        Ok((plan, host)) => match (plan.boot, plan.user_namespace) {
+            (true, _) => supervise_boot(&plan, host, reporter),
+            (false, Some(base)) => in_user_namespace(&plan, &host, base, reporter),
+            (false, None) => start_init(&plan, &host, namespace_flags(&plan), reporter),
         },
         Err(e) => {
             reporter.error(&e);
@@ -55,6 +56,8 @@ struct HostSide {
     /// Where PID 1 records how the payload ended. Opened here because the container's root
     /// may be an unprivileged user that cannot create files in /run/berth.
     exit_file: fs::File,
+    /// Boot mode: the host path of the terminal that becomes /dev/console.
+    console: Option<PathBuf>,
 }
 
 fn prepare(plan_path: &Path) -> Result<(ContainerPlan, HostSide), StepError> {
@@ -65,7 +68,14 @@ fn prepare(plan_path: &Path) -> Result<(ContainerPlan, HostSide), StepError> {
         .map_err(|e| failed("exit record", "create", &plan.exit_file, e))?;
     // The new root's mount point, made while this process may still write in /run/berth.
     fs::create_dir_all(&plan.root).map_err(|e| failed("root", "create", &plan.root, e))?;
-    Ok((plan, HostSide { cgroups, exit_file }))
+    Ok((
+        plan,
+        HostSide {
+            cgroups,
+            exit_file,
+            console: None,
+        },
+    ))
 }
 
 fn namespace_flags(plan: &ContainerPlan) -> CloneFlags {
@@ -116,6 +126,78 @@ fn start_init(
             ExitCode::FAILURE
         }
     }
+}
+
+/// Boot mode: this process stays, as the container's supervisor (see [`boot`]); a child makes
+/// the namespaces and PID 1, which this process inherits as a subreaper when the child is done.
+fn supervise_boot(plan: &ContainerPlan, mut host: HostSide, mut reporter: Reporter) -> ExitCode {
+    let console = match prepare_boot() {
+        Ok(c) => c,
+        Err(e) => {
+            reporter.error(&e);
+            return ExitCode::FAILURE;
+        }
+    };
+    host.console = Some(console.path.clone());
+    // SAFETY: the helper is single-threaded, so the child may run arbitrary code after fork.
+    let child = match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let code = match boot::enter_payload_cgroup(&host.cgroups) {
+                Ok(()) => start_init(plan, &host, namespace_flags(plan), reporter),
+                Err(e) => {
+                    reporter.error(&e);
+                    ExitCode::FAILURE
+                }
+            };
+            std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 })
+        }
+        Ok(ForkResult::Parent { child }) => child,
+        Err(e) => {
+            reporter.error(&StepError::new("fork", format!("cannot fork: {e}")));
+            return ExitCode::FAILURE;
+        }
+    };
+    if !matches!(waitpid(child, None), Ok(WaitStatus::Exited(_, 0))) {
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = boot::leave_for_supervisor(&host.cgroups).and_then(|()| quiet_stdio()) {
+        reporter.error(&e);
+        return ExitCode::FAILURE;
+    }
+    // From here on PID 1 reports for itself; the status pipe ends when it execs the init.
+    drop(reporter);
+    // journald names the stream's unit after the connecting process's cgroup: connected from
+    // the supervisor's, it is the container's.
+    let status = boot::supervise(console, connect_journal(&plan.name).ok());
+    record_exit(&host.exit_file, status);
+    ExitCode::from(u8::try_from(status.0).unwrap_or(1))
+}
+
+fn prepare_boot() -> Result<boot::Console, StepError> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and affects only this process.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        return Err(StepError::new(
+            "boot",
+            format!(
+                "cannot become a subreaper: {}",
+                std::io::Error::last_os_error()
+            ),
+        ));
+    }
+    boot::open_console()
+}
+
+/// The supervisor lives as long as the container: it must not keep berth's terminal or pipes.
+fn quiet_stdio() -> Result<(), StepError> {
+    let null = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| failed("stdio", "open", Path::new("/dev/null"), e))?;
+    let stdio = |r: nix::Result<()>| r.map_err(|e| StepError::new("stdio", e.to_string()));
+    stdio(nix::unistd::dup2_stdin(&null))?;
+    stdio(nix::unistd::dup2_stdout(&null))?;
+    stdio(nix::unistd::dup2_stderr(&null))
 }
 
 /// A user namespace's ID maps can only be written from outside it: a child unshares the
@@ -220,6 +302,18 @@ fn write_id_maps(pid: Pid, base: u32) -> Result<(), StepError> {
 
 /// The container's PID 1; returns its exit code.
 fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter) -> i32 {
+    if plan.boot {
+        let e = match quiet_stdio().and_then(|()| build(plan, host)) {
+            Ok(()) => boot::exec_init(plan, reporter),
+            Err(e) => {
+                reporter.error(&e);
+                e
+            }
+        };
+        // The init could not be started; the error went to berth.
+        drop(e);
+        return 1;
+    }
     let setup = (|| -> Result<(OwnedFd, Pid), StepError> {
         // journald attributes a stream to the cgroup of the process that connects: this one,
         // already in the scope. The host's journal socket is only reachable before pivot_root.
@@ -238,17 +332,7 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
         // PID 1 must not hold berth's terminal or pipes open for the container's lifetime: its
         // own output goes to the journal too.
         payload_stdio(&output)?;
-        root::Builder::new(plan, &host.cgroups)?.build()?;
-        if plan.new_network {
-            bring_up_loopback();
-        }
-        root::pivot(&plan.root)?;
-        nix::unistd::sethostname(&plan.hostname).map_err(|e| {
-            StepError::new(
-                "hostname",
-                format!("cannot set host name {}: {e}", plan.hostname),
-            )
-        })?;
+        build(plan, host)?;
         let payload = start_payload(plan, &output)?;
         // What PID 1 itself keeps from here on: waiting, reaping, passing signals on.
         confine::confine_init(&plan.payload.confinement)?;
@@ -270,6 +354,23 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
     let status = supervise(payload);
     record_exit(&host.exit_file, status);
     status.0
+}
+
+/// The container's root, network and host name, from PID 1.
+fn build(plan: &ContainerPlan, host: &HostSide) -> Result<(), StepError> {
+    root::Builder::new(plan, &host.cgroups)?
+        .with_console(host.console.as_deref())
+        .build()?;
+    if plan.new_network {
+        bring_up_loopback();
+    }
+    root::pivot(&plan.root, &plan.root_fs)?;
+    nix::unistd::sethostname(&plan.hostname).map_err(|e| {
+        StepError::new(
+            "hostname",
+            format!("cannot set host name {}: {e}", plan.hostname),
+        )
+    })
 }
 
 /// Forks and executes the payload with its output on the journal stream. Signals are blocked

@@ -2,6 +2,7 @@
 //! commands in a running container (`enter`). Single-threaded, so that it may fork and enter
 //! namespaces freely. See [`crate::container::client`] for the protocol.
 
+mod boot;
 mod confine;
 mod enter;
 mod init;
@@ -89,6 +90,11 @@ impl Reporter {
         // SAFETY: berth's client dup2()s the write end of the status pipe onto fd 4 before exec;
         // it is taken once, here, and owned by the Reporter from then on.
         Reporter(unsafe { File::from_raw_fd(4) })
+    }
+
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.0.as_fd()
     }
 
     /// Sends an event; an error means berth is gone, and the caller must give up.

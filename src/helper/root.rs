@@ -17,7 +17,8 @@ use nix::sys::statvfs::{statvfs, FsFlags};
 
 use super::{failed, StepError};
 use crate::container::mountinfo;
-use crate::container::plan::{ContainerPlan, MountStep};
+use crate::container::plan::{ContainerPlan, MountStep, RootFs};
+use crate::container::state_dirs::make_etc_own;
 use crate::container::tree_copy::copy_tree;
 use crate::security::selinux;
 
@@ -45,6 +46,8 @@ pub struct Builder<'a> {
     host_cgroups: &'a str,
     /// The host's mount table, read once: what a recursive bind of a host path brings along.
     host_mounts: Vec<PathBuf>,
+    /// The terminal that becomes the container's /dev/console (boot mode).
+    console: Option<&'a Path>,
 }
 
 impl<'a> Builder<'a> {
@@ -55,7 +58,13 @@ impl<'a> Builder<'a> {
             plan,
             host_cgroups,
             host_mounts,
+            console: None,
         })
+    }
+
+    pub fn with_console(mut self, console: Option<&'a Path>) -> Self {
+        self.console = console;
+        self
     }
 
     /// A bind mount of a host path, with everything mounted below it; read-only binds are
@@ -125,12 +134,29 @@ impl<'a> Builder<'a> {
         )
         .map_err(|e| failed("private mounts", "make slave", Path::new("/"), e))?;
         let root = &self.plan.root;
-        self.tmpfs(
-            "root",
-            root,
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-            "mode=0755",
-        )?;
+        match &self.plan.root_fs {
+            RootFs::Tmpfs { .. } => self.tmpfs(
+                "root",
+                root,
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                "mode=0755",
+            )?,
+            RootFs::Overlay { lower, upper, work } => {
+                let options = format!(
+                    "lowerdir={},upperdir={},workdir={}",
+                    lower.display(),
+                    upper.display(),
+                    work.display()
+                );
+                self.mount_new(
+                    "root",
+                    "overlay",
+                    root,
+                    MsFlags::empty(),
+                    Some(&self.data(&options)),
+                )?;
+            }
+        }
         for step in &self.plan.mounts {
             self.carry_out(root, step)?;
         }
@@ -160,9 +186,12 @@ impl<'a> Builder<'a> {
                 target,
                 read_only,
             } => self.bind(source, &under(root, target), *read_only),
-            MountStep::TmpfsCopy { source, target } => {
-                self.volatile_copy(source, &under(root, target))
-            }
+            MountStep::VolatileEtc { source } => self.volatile_etc(source, &root.join("etc")),
+            MountStep::WriteFile {
+                target,
+                contents,
+                replace,
+            } => write_file(&under(root, target), contents, *replace),
             MountStep::Symlink { target, points_to } => {
                 let link = under(root, target);
                 symlink(points_to, &link).map_err(|e| failed("symlink", "create", &link, e))
@@ -175,8 +204,8 @@ impl<'a> Builder<'a> {
                 None,
             ),
             MountStep::Sysfs => self.sysfs(&root.join("sys")),
-            MountStep::Cgroups => self.cgroups(root),
-            MountStep::Dev { nodes } => self.dev(root, nodes),
+            MountStep::Cgroups { writable } => self.cgroups(root, *writable),
+            MountStep::Dev { nodes, console } => self.dev(root, nodes, *console),
             MountStep::Mask { target } => self.mask(&under(root, target)),
             MountStep::ReadOnly { target } => {
                 let path = under(root, target);
@@ -201,24 +230,26 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn volatile_copy(&self, source: &Path, dir: &Path) -> Step {
+    fn volatile_etc(&self, source: &Path, dir: &Path) -> Step {
         self.tmpfs(
-            "volatile copy",
+            "volatile /etc",
             dir,
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
             "mode=0755",
         )?;
         let staging = dir.join(".berth-copy");
-        copy_tree(source, &staging).map_err(|e| StepError::new("volatile copy", e.to_string()))?;
+        copy_tree(source, &staging).map_err(|e| StepError::new("volatile /etc", e.to_string()))?;
         for entry in
-            fs::read_dir(&staging).map_err(|e| failed("volatile copy", "read", &staging, e))?
+            fs::read_dir(&staging).map_err(|e| failed("volatile /etc", "read", &staging, e))?
         {
-            let entry = entry.map_err(|e| failed("volatile copy", "read", &staging, e))?;
+            let entry = entry.map_err(|e| failed("volatile /etc", "read", &staging, e))?;
             let to = dir.join(entry.file_name());
             fs::rename(entry.path(), &to)
-                .map_err(|e| failed("volatile copy", "move into place", &to, e))?;
+                .map_err(|e| failed("volatile /etc", "move into place", &to, e))?;
         }
-        fs::remove_dir(&staging).map_err(|e| failed("volatile copy", "remove", &staging, e))
+        fs::remove_dir(&staging).map_err(|e| failed("volatile /etc", "remove", &staging, e))?;
+        make_etc_own(dir, &self.plan.hostname, &self.plan.machine_id)
+            .map_err(|e| StepError::new("volatile /etc", e.to_string()))
     }
 
     /// A fresh read-only sysfs. In a user namespace the kernel allows that only where the
@@ -237,7 +268,7 @@ impl<'a> Builder<'a> {
     }
 
     /// The minimal /dev.
-    fn dev(&self, root: &Path, nodes: &[String]) -> Step {
+    fn dev(&self, root: &Path, nodes: &[String], console: bool) -> Step {
         let dev = root.join("dev");
         self.tmpfs(
             "dev",
@@ -271,6 +302,9 @@ impl<'a> Builder<'a> {
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
             None,
         )?;
+        if let (true, Some(terminal)) = (console, self.console) {
+            self.bind(terminal, &dev.join("console"), false)?;
+        }
         for (link, to) in [
             ("ptmx", "pts/ptmx"),
             ("fd", "/proc/self/fd"),
@@ -288,12 +322,19 @@ impl<'a> Builder<'a> {
     /// container's own cgroup as its root. cgroup2 is mounted afresh in the container's cgroup
     /// namespace; so are v1 hierarchies, except in a user namespace, where the kernel does not
     /// mount them and the container's directory in the host's hierarchy is bound instead.
-    fn cgroups(&self, root: &Path) -> Step {
+    fn cgroups(&self, root: &Path, writable: bool) -> Step {
         let base = root.join("sys/fs/cgroup");
-        let ro = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        let rw = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+        let ro = MsFlags::MS_RDONLY | rw;
         let hierarchies = mountinfo::cgroup_hierarchies(&read_mountinfo("cgroups")?);
         if hierarchies.iter().any(|h| h.relative.is_empty()) {
-            return self.mount_new("cgroups", "cgroup2", &base, ro, None);
+            return self.mount_new(
+                "cgroups",
+                "cgroup2",
+                &base,
+                if writable { rw } else { ro },
+                None,
+            );
         }
         self.tmpfs(
             "cgroups",
@@ -316,7 +357,11 @@ impl<'a> Builder<'a> {
                     Some("cgroup"),
                     &target,
                     Some(h.fstype.as_str()),
-                    ro,
+                    if writable && h.is_init_systems() {
+                        rw
+                    } else {
+                        ro
+                    },
                     options.as_deref(),
                 )
                 .map_err(|e| failed("cgroups", &format!("mount {} on", h.fstype), &target, e))?,
@@ -350,6 +395,21 @@ impl<'a> Builder<'a> {
             .map_err(|e| failed("masked path", "cover", path, e)),
         }
     }
+}
+
+/// Writes a file the container gets from berth; see [`MountStep::WriteFile`].
+fn write_file(path: &Path, contents: &str, replace: bool) -> Step {
+    let exists = fs::symlink_metadata(path).is_ok();
+    if exists && !replace {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        mkdir("write file", parent)?;
+    }
+    if exists {
+        fs::remove_file(path).map_err(|e| failed("write file", "replace", path, e))?;
+    }
+    fs::write(path, contents).map_err(|e| failed("write file", "write", path, e))
 }
 
 /// Binds `source` and everything mounted below it onto `target`, made to match it (directory
@@ -414,7 +474,7 @@ fn bind_remount_read_only(step: &'static str, path: &Path, extra: MsFlags) -> St
 }
 
 /// Makes the new root the process's `/` and detaches the host's.
-pub fn pivot(root: &Path) -> Step {
+pub fn pivot(root: &Path, root_fs: &RootFs) -> Step {
     let old = root.join(".old-root");
     mkdir("pivot_root", &old)?;
     nix::unistd::pivot_root(root, &old).map_err(|e| failed("pivot_root", "pivot into", root, e))?;
@@ -423,10 +483,14 @@ pub fn pivot(root: &Path) -> Step {
         .map_err(|e| failed("pivot_root", "detach", Path::new("/.old-root"), e))?;
     fs::remove_dir("/.old-root")
         .map_err(|e| failed("pivot_root", "remove", Path::new("/.old-root"), e))?;
-    // The tmpfs root itself is read-only from now on; what must be written has its own mount.
-    bind_remount_read_only(
-        "pivot_root",
-        Path::new("/"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-    )
+    match root_fs {
+        // A host container's root holds only mount points: read-only, unless an init system
+        // inside wants to make its own.
+        RootFs::Tmpfs { read_only: true } => bind_remount_read_only(
+            "pivot_root",
+            Path::new("/"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        ),
+        _ => Ok(()),
+    }
 }

@@ -5,7 +5,7 @@
 use super::{Context, LifecycleError};
 use crate::config::Config;
 use crate::container::Grants;
-use crate::definition::model::{Definition, Seccomp, Selinux};
+use crate::definition::model::{Definition, Mode, Seccomp, Selinux};
 use crate::mcs;
 use crate::name::Name;
 use crate::security::seccomp::{self, Profile, Target};
@@ -21,9 +21,12 @@ pub fn preflight(
 ) -> Result<Option<Profile>, LifecycleError> {
     let profile = match &def.security.seccomp {
         Seccomp::Unconfined => None,
-        Seccomp::Default => Some(seccomp::default_profile(def.security.user_namespace)),
+        Seccomp::Default => Some(seccomp::default_profile(
+            def.security.user_namespace,
+            def.mode == Mode::Boot,
+        )),
         Seccomp::Profile(path) => {
-            let bounding = capabilities::plan(&def.security).bounding;
+            let bounding = capabilities::plan(&def.security, def.mode).bounding;
             Some(seccomp::read_profile(
                 path,
                 &Target::of_this_host(bounding),
@@ -93,6 +96,7 @@ pub fn reserve(
         labels,
         user_namespace,
         seccomp,
+        machine_id: None,
     })
 }
 

@@ -5,6 +5,7 @@
 pub mod confinement;
 pub mod lock;
 pub mod recover;
+pub mod reset;
 pub mod start;
 pub mod state;
 pub mod stop;
@@ -39,6 +40,8 @@ pub enum LifecycleError {
     AlreadyRunning(Name),
     #[error("container `{0}` is not running")]
     NotRunning(Name),
+    #[error("container `{0}` is running; stop it first")]
+    Running(Name),
     #[error("container `{name}` exited while it was being started")]
     DiedDuringStart { name: Name },
     #[error(transparent)]

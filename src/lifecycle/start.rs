@@ -64,6 +64,7 @@ pub fn start(ctx: &Context, name: &Name) -> Result<Started, LifecycleError> {
     // Everything that can be refused without touching the host is, here: the container's
     // kind and mode, its seccomp profile, the SELinux policy's knowledge of its label types.
     container::plan_container(def, &layout, &Grants::default())?;
+    container::plan::check_image_host(def, &layout)?;
     let mut warnings = scope.warnings.clone();
     let selinux = HostSelinux::probe();
     let seccomp = confinement::preflight(def, selinux, &mut warnings)?;
@@ -151,6 +152,9 @@ fn carry_out(
         machine_registered: false,
         selinux_label: None,
         user_namespace: None,
+        boot: loaded.definition.mode == crate::definition::model::Mode::Boot,
+        stop_signal: loaded.definition.exec.stop_signal.number(),
+        stop_timeout_usec: loaded.definition.exec.stop_timeout_usec,
     };
 
     // The intent goes on disk before anything else, so that a killed berth can be cleaned up.
@@ -161,24 +165,22 @@ fn carry_out(
     // Reserved only now that the runtime directory exists: it is what keeps another berth
     // from reclaiming the reservations as stale.
     progress.reserved = true;
-    let grants = confinement::reserve(
+    let mut grants = confinement::reserve(
         ctx,
         &loaded.definition,
         host.selinux,
         host.config,
         host.seccomp.clone(),
     )?;
-    let plan = container::plan_container(&loaded.definition, layout, &grants)?;
     state.selinux_label = grants.labels.as_ref().map(|l| l.process.clone());
     state.user_namespace = grants.user_namespace;
     state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
-    progress.prepared = Some(container::prepare_state_dirs(
-        &loaded.definition,
-        layout,
-        &grants,
-    )?);
-    container::prepare_runtime_dirs(&loaded.definition, layout, &grants)?;
-    let plan = &plan;
+    let prepared = container::prepare_state_dirs(&loaded.definition, layout, &grants)?;
+    let machine_id = prepared.machine_id.clone();
+    progress.prepared = Some(prepared);
+    container::prepare_runtime_dirs(&loaded.definition, layout, &grants, &machine_id)?;
+    grants.machine_id = Some(machine_id.clone());
+    let plan = &container::plan_container(&loaded.definition, layout, &grants)?;
     let plan_path = ctx.paths.plan_file(name);
     container::write_plan(plan, &plan_path).map_err(|source| LifecycleError::Io {
         op: "write",
@@ -199,7 +201,14 @@ fn carry_out(
 
     if loaded.definition.register_machine {
         let root = layout.runtime_dir.join("root");
-        match register_machine(systemd, name, started.leader_pid, &root.to_string_lossy()) {
+        let id = machine_id_bytes(&machine_id);
+        match register_machine(
+            systemd,
+            name,
+            &id,
+            started.leader_pid,
+            &root.to_string_lossy(),
+        ) {
             Ok(()) => state.machine_registered = true,
             Err(MachinedError::Unavailable { .. }) => warnings.push(
                 "systemd-machined is not available: the container is not registered as a machine"
@@ -226,10 +235,21 @@ fn carry_out(
 fn register_machine(
     systemd: &Systemd,
     name: &Name,
+    id: &[u8],
     leader: u32,
     root: &str,
 ) -> Result<(), MachinedError> {
-    Machined::new(systemd)?.register(name.as_str(), leader, root)
+    Machined::new(systemd)?.register(name.as_str(), id, leader, root)
+}
+
+/// 32 hex digits as the 16 bytes machined takes; empty if it is not that.
+fn machine_id_bytes(id: &str) -> Vec<u8> {
+    (0..id.len() / 2)
+        .map(|i| u8::from_str_radix(id.get(2 * i..2 * i + 2).unwrap_or("x"), 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .ok()
+        .filter(|b| b.len() == 16)
+        .unwrap_or_default()
 }
 
 fn create_runtime_dir(

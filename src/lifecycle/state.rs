@@ -119,6 +119,14 @@ pub struct State {
     /// The first host ID of its user namespace range.
     #[serde(default)]
     pub user_namespace: Option<u32>,
+    /// Boot mode: a stop asks the container's init (its PID 1) with `stop_signal`, and waits
+    /// for it to shut the container down.
+    #[serde(default)]
+    pub boot: bool,
+    #[serde(default)]
+    pub stop_signal: i32,
+    #[serde(default)]
+    pub stop_timeout_usec: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -215,6 +223,9 @@ mod tests {
             machine_registered: true,
             selinux_label: None,
             user_namespace: Some(524288),
+            boot: false,
+            stop_signal: 15,
+            stop_timeout_usec: 30_000_000,
         };
         let text = serde_json::to_string(&s).unwrap();
         assert!(text.contains("\"phase\":\"running\""), "{text}");

@@ -9,7 +9,6 @@ use super::{confinement, recover, Context, LifecycleError};
 use crate::container::{self, HeldHelper};
 use crate::name::Name;
 use crate::systemd::{Machined, MachinedError, Systemd};
-use crate::unit::{Property, PropertyValue};
 
 /// How long a stopped container's processes and machine registration may take to disappear
 /// after systemd reports the stop job done.
@@ -38,23 +37,22 @@ pub fn stop(
         recover::clean_leftovers(ctx, &systemd, name)?;
         return Ok(Stopped::WasNotRunning);
     }
-    if let Some(t) = timeout {
-        let usec = u64::try_from(t.as_micros()).unwrap_or(u64::MAX);
-        systemd.set_unit_properties(
-            &unit,
-            true,
-            &[Property {
-                name: "TimeoutStopUSec",
-                value: PropertyValue::U64(usec),
-            }],
-        )?;
-    }
-    systemd.stop_unit(&unit)?;
-
     let leader = match state.as_ref().map(|s| &s.phase) {
         Some(Phase::Running { leader, .. }) => Some(*leader),
         _ => None,
     };
+    let boot = state.as_ref().filter(|s| s.boot);
+    if let (Some(state), Some(leader)) = (boot, leader.filter(ProcessId::is_alive)) {
+        // The container's init shuts it down, as `machinectl poweroff` asks it to; systemd
+        // then finds the scope empty.
+        let grace = timeout.unwrap_or(Duration::from_micros(state.stop_timeout_usec));
+        ask_init_to_stop(&systemd, &unit, leader, state.stop_signal, grace)?;
+    }
+    match timeout {
+        Some(t) => systemd.stop_unit_within(&unit, t)?,
+        None => systemd.stop_unit(&unit)?,
+    }
+
     let registered = state.as_ref().is_some_and(|s| s.machine_registered);
     let mut leftovers = wait_until_gone(&systemd, name, &unit, leader, registered);
     remove_runtime_dir(ctx, name)?;
@@ -67,6 +65,40 @@ pub fn stop(
             leftovers,
         })
     }
+}
+
+/// Sends the stop signal to the container's init and waits, up to `grace`, for the unit to
+/// end on its own.
+fn ask_init_to_stop(
+    systemd: &Systemd,
+    unit: &str,
+    leader: ProcessId,
+    signal: i32,
+    grace: Duration,
+) -> Result<(), LifecycleError> {
+    // SAFETY: kill(2) with a PID and a signal number; the PID is the container's init,
+    // checked alive by its start time just before. (nix's Signal has no real-time signals.)
+    if unsafe { libc::kill(leader.pid as libc::pid_t, signal) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::ESRCH) {
+            return Err(LifecycleError::Io {
+                op: "send the stop signal to",
+                path: format!("/proc/{}", leader.pid).into(),
+                source: e,
+            });
+        }
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        let active = systemd
+            .unit_status(unit)?
+            .is_some_and(|s| s.active_state != "inactive" && s.active_state != "failed");
+        if !active {
+            break;
+        }
+        sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 /// Checks that nothing of the container is left: unit, processes, machine, mounts.
@@ -142,7 +174,9 @@ fn is_running(systemd: &Systemd, unit: &str) -> Result<bool, LifecycleError> {
 pub fn exec(ctx: &Context, name: &Name, argv: &[String]) -> Result<i32, LifecycleError> {
     let systemd = Systemd::connect()?;
     let unit = name.scope_unit();
-    let leader = match state::read(&ctx.paths.state_file(name))?.map(|s| s.phase) {
+    let state = state::read(&ctx.paths.state_file(name))?;
+    let boot = state.as_ref().is_some_and(|s| s.boot);
+    let leader = match state.map(|s| s.phase) {
         Some(Phase::Running { leader, .. }) if leader.is_alive() => leader,
         _ => return Err(LifecycleError::NotRunning(name.clone())),
     };
@@ -155,10 +189,51 @@ pub fn exec(ctx: &Context, name: &Name, argv: &[String]) -> Result<i32, Lifecycl
         leader.pid,
         argv,
     )?;
-    // Into the container's cgroup before the helper does anything, as for the payload.
-    if let Err(e) = systemd.attach_processes(&unit, &[helper.pid()]) {
+    // Into the container's cgroup before the helper does anything, as for the payload. A
+    // booted container's init owns the cgroup tree below `payload`: a leaf of its own there.
+    let subcgroup = if boot {
+        make_exec_cgroup(&systemd, &unit)?;
+        EXEC_CGROUP
+    } else {
+        ""
+    };
+    if let Err(e) = systemd.attach_processes(&unit, subcgroup, &[helper.pid()]) {
         helper.abort();
         return Err(e.into());
     }
     Ok(helper.run()?)
+}
+
+/// Where `berth exec` runs in a booted container: a leaf below `payload`, the tree the
+/// container's init owns, beside the cgroups it makes.
+const EXEC_CGROUP: &str = "/payload/berth-exec";
+
+/// systemd attaches processes only to cgroups that exist: makes the exec leaf in every
+/// hierarchy that has the container's payload cgroup.
+fn make_exec_cgroup(systemd: &Systemd, unit: &str) -> Result<(), LifecycleError> {
+    let Some(status) = systemd.unit_status(unit)? else {
+        return Ok(());
+    };
+    let mountinfo =
+        fs::read_to_string("/proc/self/mountinfo").map_err(|source| LifecycleError::Io {
+            op: "read",
+            path: "/proc/self/mountinfo".into(),
+            source,
+        })?;
+    let scope = status.control_group.trim_start_matches('/');
+    for h in crate::container::mountinfo::cgroup_hierarchies(&mountinfo) {
+        let payload = std::path::Path::new("/sys/fs/cgroup")
+            .join(&h.relative)
+            .join(scope)
+            .join("payload");
+        if payload.is_dir() {
+            let leaf = payload.join("berth-exec");
+            fs::create_dir_all(&leaf).map_err(|source| LifecycleError::Io {
+                op: "create",
+                path: leaf,
+                source,
+            })?;
+        }
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::definition::model::Security;
+use crate::definition::model::{Mode, Security};
 
 /// podman's (and Docker's) default: what ordinary services need to start as root and drop
 /// to their own user, and nothing that reaches beyond the container.
@@ -21,6 +21,37 @@ pub const DEFAULT: [&str; 11] = [
     "SETPCAP",
     "SETUID",
     "SYS_CHROOT",
+];
+
+/// A booted container runs a whole init system, which mounts, manages services and shuts the
+/// container down with reboot(2): systemd-nspawn's default set.
+pub const BOOT_DEFAULT: [&str; 26] = [
+    "AUDIT_CONTROL",
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "IPC_OWNER",
+    "KILL",
+    "LEASE",
+    "LINUX_IMMUTABLE",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_CHROOT",
+    "SYS_NICE",
+    "SYS_PTRACE",
+    "SYS_RESOURCE",
+    "SYS_TTY_CONFIG",
 ];
 
 /// The container's capabilities, by name without the `CAP_` prefix.
@@ -43,8 +74,12 @@ pub struct ProcessSets {
     pub ambient: BTreeSet<String>,
 }
 
-pub fn plan(security: &Security) -> CapabilityPlan {
-    let mut bounding: BTreeSet<String> = DEFAULT.iter().map(|c| (*c).to_owned()).collect();
+pub fn plan(security: &Security, mode: Mode) -> CapabilityPlan {
+    let default: &[&str] = match mode {
+        Mode::App => &DEFAULT,
+        Mode::Boot => &BOOT_DEFAULT,
+    };
+    let mut bounding: BTreeSet<String> = default.iter().map(|c| (*c).to_owned()).collect();
     let added: BTreeSet<String> = security.capabilities_add.iter().cloned().collect();
     bounding.extend(added.iter().cloned());
     for cap in &security.capabilities_drop {
@@ -96,7 +131,7 @@ mod tests {
 
     #[test]
     fn the_default_is_podmans_eleven() {
-        let p = plan(&security(&[], &[]));
+        let p = plan(&security(&[], &[]), Mode::App);
         assert_eq!(p.bounding.len(), 11);
         assert!(p.added.is_empty());
         let root = p.process_sets(0);
@@ -109,14 +144,22 @@ mod tests {
 
     #[test]
     fn definitions_add_and_drop() {
-        let p = plan(&security(
-            &["NET_ADMIN", "NET_RAW"],
-            &["SETFCAP", "NET_RAW"],
-        ));
+        let p = plan(
+            &security(&["NET_ADMIN", "NET_RAW"], &["SETFCAP", "NET_RAW"]),
+            Mode::App,
+        );
         assert!(p.bounding.contains("NET_ADMIN"));
         assert!(!p.bounding.contains("SETFCAP"));
         assert!(!p.bounding.contains("NET_RAW"), "a drop wins over an add");
         assert_eq!(names(&p.process_sets(33).ambient), ["NET_ADMIN"]);
         assert_eq!(names(&p.process_sets(33).effective), ["NET_ADMIN"]);
+    }
+
+    #[test]
+    fn boot_mode_starts_from_nspawns_set() {
+        let p = plan(&security(&[], &["SYS_BOOT"]), Mode::Boot);
+        assert!(p.bounding.contains("SYS_ADMIN") && p.bounding.contains("MKNOD"));
+        assert!(!p.bounding.contains("SYS_BOOT"));
+        assert_eq!(p.bounding.len(), BOOT_DEFAULT.len() - 1);
     }
 }

@@ -160,20 +160,37 @@ const NAMESPACE_FLAGS: [u64; 8] = [
     0x80, // CLONE_NEWTIME
 ];
 
+/// What a booted init system does as a matter of course, inside the container's own
+/// namespaces: mounts for its services, namespaces for their sandboxing, reboot(2) to end the
+/// container (in a PID namespace, it only ends that).
+const BOOT_NEEDS: [&str; 2] = [
+    "mounts, after the container is built",
+    "rebooting the host, swap",
+];
+
 /// berth's default: everything not named is allowed; what containers must not do answers
 /// EPERM. `clone3` answers ENOSYS, so that the C library falls back to `clone`, whose flags
 /// a filter can see. Namespace creation is refused unless the container has a user namespace
-/// of its own, where new namespaces give nothing over the host.
-pub fn default_profile(user_namespace: bool) -> Profile {
+/// of its own, where new namespaces give nothing over the host, or boots its own init.
+pub fn default_profile(user_namespace: bool, boot: bool) -> Profile {
     let mut rules: Vec<Rule> = REFUSED
         .iter()
+        .filter(|(why, _)| !(boot && BOOT_NEEDS.contains(why)))
         .map(|(_, calls)| Rule {
             syscalls: calls.iter().map(|c| (*c).to_owned()).collect(),
             action: Action::Errno(EPERM),
             args: Vec::new(),
         })
         .collect();
-    if !user_namespace {
+    if boot {
+        // swapon and swapoff stay refused.
+        rules.push(Rule {
+            syscalls: vec!["swapon".into(), "swapoff".into()],
+            action: Action::Errno(EPERM),
+            args: Vec::new(),
+        });
+    }
+    if !user_namespace && !boot {
         rules.push(Rule {
             syscalls: vec!["setns".into()],
             action: Action::Errno(EPERM),
@@ -511,8 +528,8 @@ mod tests {
 
     #[test]
     fn the_default_compiles_for_x86_64_and_aarch64() {
-        for userns in [false, true] {
-            let profile = default_profile(userns);
+        for (userns, boot) in [(false, false), (true, false), (false, true)] {
+            let profile = default_profile(userns, boot);
             for arches in [
                 [ScmpArch::X8664, ScmpArch::Aarch64],
                 [ScmpArch::Aarch64, ScmpArch::X8664],
@@ -531,7 +548,7 @@ mod tests {
 
     #[test]
     fn the_default_refuses_what_containers_must_not_do() {
-        let profile = default_profile(false);
+        let profile = default_profile(false, false);
         let action_of = |call: &str| {
             profile
                 .rules
@@ -564,10 +581,15 @@ mod tests {
             .filter(|r| r.syscalls == ["unshare"])
             .count();
         assert_eq!(unshare_rules, NAMESPACE_FLAGS.len());
-        assert!(default_profile(true)
+        assert!(default_profile(true, false)
             .rules
             .iter()
             .all(|r| r.syscalls != ["setns"]));
+        let boot = default_profile(false, true);
+        let named =
+            |p: &Profile, call: &str| p.rules.iter().any(|r| r.syscalls.iter().any(|s| s == call));
+        assert!(!named(&boot, "mount") && !named(&boot, "reboot") && !named(&boot, "unshare"));
+        assert!(named(&boot, "swapon") && named(&boot, "kexec_load") && named(&boot, "bpf"));
     }
 
     #[test]

@@ -23,16 +23,17 @@ impl Machined {
     }
 
     /// Registers a running process as the leader of container `name`, keeping the unit it
-    /// already runs in (berth's scope), as `systemd-nspawn --keep-unit` does. The machine id
-    /// is left empty: a host container has none of its own.
+    /// already runs in (berth's scope), as `systemd-nspawn --keep-unit` does. `id` is the
+    /// container's machine ID (16 bytes), or empty.
     pub fn register(
         &self,
         name: &str,
+        id: &[u8],
         leader: u32,
         root_directory: &str,
     ) -> Result<(), MachinedError> {
         self.manager
-            .register_machine(name, &[], "berth", "container", leader, root_directory)
+            .register_machine(name, id, "berth", "container", leader, root_directory)
             .map(drop)
             .map_err(|e| MachinedError::from_call("RegisterMachine", name, e))
     }

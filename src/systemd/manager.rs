@@ -161,9 +161,14 @@ impl Systemd {
     }
 
     /// Moves processes into the unit's own cgroup (not a sub-cgroup of it).
-    pub fn attach_processes(&self, unit: &str, pids: &[u32]) -> Result<(), SystemdError> {
+    pub fn attach_processes(
+        &self,
+        unit: &str,
+        subcgroup: &str,
+        pids: &[u32],
+    ) -> Result<(), SystemdError> {
         self.manager
-            .attach_processes_to_unit(unit, "", pids)
+            .attach_processes_to_unit(unit, subcgroup, pids)
             .map_err(call_err("AttachProcessesToUnit", unit))
     }
 

@@ -81,6 +81,9 @@ pub fn rerun_in_sandbox(what: &str, args: &[&str]) {
         .args(["--nocapture", "--test-threads=1"])
         .env("BERTH_SANDBOX_NAME", &name)
         .env("BERTH_SANDBOX_BIND", bind.join(" "))
+        // Image containers' writable layers are overlayfs upper layers, which the sandbox's
+        // own overlay root cannot hold.
+        .env("BERTH_SANDBOX_TMPFS", "/var/lib/berth")
         .output()
         .expect("the harness runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -1,0 +1,288 @@
+//! System tests of image containers and boot mode: a small Debian image built with mmdebstrap
+//! (cached under the target directory), imported, shared by two containers; and booted
+//! containers, an image one and a host one, with systemd inside, reached through machined.
+//!
+//! Run inside a real systemd like tests/system.rs; the image is built on the host first.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use common::{berth, berth_ok, define, leader, sh};
+
+#[test]
+fn images_and_boot_mode_in_a_real_systemd() {
+    if common::inside() {
+        return;
+    }
+    if let Err(why) = build_image() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("the test image cannot be built: {why}");
+        }
+        eprintln!("SKIP the image and boot tests: {why}");
+        return;
+    }
+    common::rerun_in_sandbox("the image and boot tests", &["--ignored"]);
+}
+
+/// A Debian 12 root with systemd and D-Bus, as a tarball, built once and kept.
+fn image_tarball() -> PathBuf {
+    common::target_dir().join("test-images/debian-bookworm.tar")
+}
+
+fn build_image() -> Result<(), String> {
+    let tarball = image_tarball();
+    if tarball.is_file() {
+        return Ok(());
+    }
+    if !nix::unistd::Uid::effective().is_root() {
+        return Err("building the image needs root".into());
+    }
+    fs::create_dir_all(tarball.parent().unwrap()).map_err(|e| e.to_string())?;
+    let partial = tarball.with_extension("tar.partial");
+    let started = Instant::now();
+    let out = Command::new("mmdebstrap")
+        .args([
+            "--variant=minbase",
+            "--include=systemd,systemd-sysv,dbus",
+            "--mode=root",
+            "--format=tar",
+        ])
+        .args(["bookworm"])
+        .arg(&partial)
+        .arg("http://deb.debian.org/debian")
+        .output()
+        .map_err(|e| format!("cannot run mmdebstrap (scripts/deps test installs it): {e}"))?;
+    if !out.status.success() {
+        let _ = fs::remove_file(&partial);
+        return Err(format!(
+            "mmdebstrap failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    fs::rename(&partial, &tarball).map_err(|e| e.to_string())?;
+    eprintln!("built {} in {:?}", tarball.display(), started.elapsed());
+    Ok(())
+}
+
+fn exec(name: &str, script: &str) -> (i32, String) {
+    let out = berth(&["exec", name, "/bin/sh", "-c", script]);
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Imports the test image as `image`, unless it is there.
+fn import_once(image: &str) {
+    if !Path::new("/var/lib/berth/images").join(image).is_dir() {
+        berth_ok(&["image", "import", image_tarball().to_str().unwrap(), image]);
+    }
+}
+
+fn mountinfo() -> Vec<String> {
+    let mut lines: Vec<String> = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .map(|l| l.split(' ').skip(4).take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn assert_gone(name: &str, mounts_before: &[String]) {
+    let units = sh("systemctl list-units --all --no-legend 'berth-*.scope'");
+    assert!(!units.contains(&format!("berth-{name}.scope")), "{units}");
+    let machines = sh("machinectl list --no-legend");
+    assert!(!machines.contains(name), "{machines}");
+    assert!(!Path::new(&format!("/run/berth/{name}")).exists());
+    assert_eq!(mountinfo(), mounts_before, "the host's mount table changed");
+}
+
+#[test]
+#[ignore = "runs inside a real systemd"]
+fn containers_share_an_image_and_write_only_their_own_layers() {
+    import_once("shared");
+    let listed: serde_json::Value =
+        serde_json::from_str(&berth_ok(&["image", "list", "--json"])).unwrap();
+    let shared = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "shared")
+        .expect("listed");
+    assert!(shared["bytes"].as_u64().unwrap() > 50 << 20, "{listed}");
+
+    let app =
+        "kind = \"image\"\nimage = \"shared\"\n[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n";
+    define("img-a", app);
+    define("img-b", app);
+    berth_ok(&["start", "img-a"]);
+    berth_ok(&["start", "img-b"]);
+    let (code, out) = exec("img-a", "echo mine > /root/written-by-a; rm /etc/issue; cat /etc/hostname; grep -c . /etc/machine-id");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.split_whitespace().collect::<Vec<_>>(), ["img-a", "1"]);
+    let (code, out) = exec(
+        "img-b",
+        "ls /root; cat /etc/issue >/dev/null && echo issue-there; cat /etc/hostname",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["issue-there", "img-b"],
+        "b sees none of a's changes"
+    );
+    let image = Path::new("/var/lib/berth/images/shared");
+    assert!(
+        !image.join("root/written-by-a").exists() && image.join("etc/issue").exists(),
+        "the image is never written"
+    );
+    assert!(Path::new("/var/lib/berth/img-a/upper/root/written-by-a").exists());
+    let machine_a = fs::read_to_string("/var/lib/berth/img-a/machine-id").unwrap();
+    assert_ne!(
+        machine_a,
+        fs::read_to_string("/var/lib/berth/img-b/machine-id").unwrap()
+    );
+
+    let out = berth(&["image", "remove", "shared"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: image `shared` is used by `img-a`, `img-b`: stop and `berth reset` them first"
+    );
+    let out = berth(&["reset", "img-a"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a running container is not reset"
+    );
+
+    // Stopped, restarted: the layer is kept; reset drops it.
+    berth_ok(&["restart", "img-a"]);
+    assert_eq!(exec("img-a", "cat /root/written-by-a").1.trim(), "mine");
+    berth_ok(&["stop", "img-a", "img-b"]);
+    berth_ok(&["reset", "img-a"]);
+    assert!(!Path::new("/var/lib/berth/img-a").exists());
+    berth_ok(&["start", "img-a"]);
+    let (_, out) = exec("img-a", "ls /root");
+    assert_eq!(
+        out.trim(),
+        "",
+        "a reset container starts from the image again"
+    );
+    berth_ok(&["stop", "img-a"]);
+    berth_ok(&["reset", "img-a"]);
+    berth_ok(&["reset", "img-b"]);
+    berth_ok(&["image", "remove", "shared"]);
+    assert!(!image.exists());
+}
+
+/// Boots a container and waits until its systemd is up; returns what is-system-running says.
+fn boot(name: &str) -> String {
+    berth_ok(&["start", name]);
+    let pid = leader(name);
+    // `systemctl -M` needs the container's bus, which comes up a little after its init.
+    let socket = format!("/proc/{pid}/root/run/dbus/system_bus_socket");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !Path::new(&socket).exists() {
+        assert!(Instant::now() < deadline, "{name}'s D-Bus did not come up");
+        sleep(Duration::from_millis(50));
+    }
+    let state = sh(&format!(
+        "timeout 120 systemctl -M {name} is-system-running --wait"
+    ));
+    let failed = sh(&format!(
+        "systemctl -M {name} --failed --no-pager --no-legend"
+    ));
+    eprintln!(
+        "{name}: {}; failed units: {}",
+        state.trim(),
+        if failed.trim().is_empty() {
+            "none"
+        } else {
+            failed.trim()
+        }
+    );
+    state.trim().to_owned()
+}
+
+fn check_booted(name: &str) {
+    let mounts = mountinfo();
+    let state = boot(name);
+    assert!(
+        state == "running" || state == "degraded",
+        "{name} is {state}"
+    );
+    // The Container Interface, from inside.
+    let (code, out) = exec(
+        name,
+        "cat /run/host/container-manager; tr '\\0' '\\n' < /proc/1/environ | grep ^container=",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["berth", "container=berth"]
+    );
+    let (_, out) = exec(name, "touch /sys/x; echo x > /proc/sys/kernel/hostname");
+    assert_eq!(out.matches("Read-only file system").count(), 2, "{out}");
+    // machined and the container's own systemd, reached from the host.
+    let shell = sh(&format!(
+        "timeout 30 machinectl shell {name} /bin/sh -c 'echo from-inside' </dev/null"
+    ));
+    assert!(shell.contains("from-inside"), "{shell}");
+    // A getty inside answers `machinectl login`; ^] three times ends the session.
+    let login = sh(&format!(
+        "(sleep 3; printf '\\035\\035\\035') | timeout 30 script -qec 'machinectl login {name}' /dev/null"
+    ));
+    assert!(login.contains(&format!("{name} login:")), "{login}");
+    let status = sh(&format!("systemctl -M {name} status --no-pager | head -3"));
+    assert!(
+        status.contains(name) || status.contains("State:"),
+        "{status}"
+    );
+    let machine = sh(&format!(
+        "machinectl show {name} -p Class -p Service -p Leader"
+    ));
+    assert!(
+        machine.contains("Class=container") && machine.contains("Service=berth"),
+        "{machine}"
+    );
+    // A clean shutdown by the container's own init.
+    let started = Instant::now();
+    berth_ok(&["stop", name]);
+    eprintln!("{name} shut down in {:?}", started.elapsed());
+    let last = common::status_json(name);
+    assert_eq!(
+        last["last_exit"]["signal"],
+        libc::SIGINT,
+        "halted by its init: {last}"
+    );
+    assert_gone(name, &mounts);
+}
+
+#[test]
+#[ignore = "runs inside a real systemd"]
+fn an_image_container_boots_its_systemd() {
+    import_once("debian");
+    define(
+        "boot-image",
+        "kind = \"image\"\nimage = \"debian\"\nmode = \"boot\"\n",
+    );
+    check_booted("boot-image");
+    berth_ok(&["reset", "boot-image"]);
+}
+
+#[test]
+#[ignore = "runs inside a real systemd"]
+fn a_host_container_boots_the_hosts_systemd() {
+    define("boot-host", "mode = \"boot\"\n");
+    check_booted("boot-host");
+}
