@@ -1,6 +1,7 @@
 //! The `berth` command line: argument definitions (shared with the man page generator) and one
 //! module per verb. The binary only calls [`main`].
 
+mod apply;
 mod check;
 mod inspect;
 mod run;
@@ -22,6 +23,10 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     /// The command line is wrong (clap's own code for usage errors).
     pub const USAGE: u8 = 2;
+    /// `apply`: nothing was applied, because berth could not take the apply lock, read the
+    /// search path or reach systemd. (1 means some containers failed and the rest was
+    /// applied; berth.service counts that as success.)
+    pub const NOT_APPLIED: u8 = 3;
 }
 
 #[derive(Debug, Parser)]
@@ -108,6 +113,35 @@ pub enum Command {
     },
     /// Open the user's login shell inside a running container
     Shell { name: String },
+    /// Make the host match the definitions: start autostart containers, update or restart
+    /// changed ones, stop berth's containers whose definition is gone, masked or no longer
+    /// autostart. Prints the plan, then carries it out. Exit 0: nothing failed; 1: something
+    /// failed (invalid definitions, a container that could not be changed), the rest was
+    /// applied; 2: usage; 3: nothing applied (no lock, no systemd, unreadable search path)
+    Apply {
+        /// Only these containers; all when none are given
+        names: Vec<String>,
+        /// Print the plan and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the plan and the results as JSON, with a top-level `changed` boolean
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn autostart on with a drop-in of berth's own (NAME.toml.d/50-berth-enable.toml)
+    Enable {
+        name: String,
+        /// Also start the container now
+        #[arg(long)]
+        now: bool,
+    },
+    /// Turn autostart off with a drop-in of berth's own (NAME.toml.d/50-berth-enable.toml)
+    Disable {
+        name: String,
+        /// Also stop the container now
+        #[arg(long)]
+        now: bool,
+    },
     /// Show a container's journal
     Logs {
         name: String,
@@ -157,6 +191,13 @@ pub fn main() -> ExitCode {
         Command::Kill { name, signal } => run::kill(&ctx, &name, &signal),
         Command::Exec { name, command } => run::exec(&ctx, &name, &command),
         Command::Shell { name } => run::exec(&ctx, &name, &[]),
+        Command::Apply {
+            names,
+            dry_run,
+            json,
+        } => apply::apply(&ctx, &names, dry_run, json),
+        Command::Enable { name, now } => apply::set_autostart(&ctx, &name, true, now),
+        Command::Disable { name, now } => apply::set_autostart(&ctx, &name, false, now),
         Command::Logs {
             name,
             follow,

@@ -123,6 +123,7 @@ fn carry_out(
         state_dir_is_new: progress.state_dir_is_new,
         digest: digest(loaded),
         machine_registered: false,
+        settings: render::to_flat(&loaded.settings),
     };
 
     // The intent goes on disk before anything else, so that a killed berth can be cleaned up.

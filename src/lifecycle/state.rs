@@ -4,6 +4,7 @@
 //! moment the next command knows what to undo: the state says `starting`, names the berth
 //! process, and whether the persistent directory is new.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -113,6 +114,12 @@ pub struct State {
     /// SHA-256 of the effective definition the container was started with.
     pub digest: String,
     pub machine_registered: bool,
+    /// That effective definition key by key (`resources.memory_max` -> `"256M"`, defaults
+    /// included, as `berth show` prints them), so that `berth apply` can say what changed
+    /// and whether it can be changed in place. Empty in a state written by a berth that did
+    /// not record it: such a container is replaced when its digest no longer matches.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -207,9 +214,19 @@ mod tests {
             state_dir_is_new: false,
             digest: "ab".into(),
             machine_registered: true,
+            settings: [("resources.memory_max".to_owned(), "\"64M\"".to_owned())].into(),
         };
         let text = serde_json::to_string(&s).unwrap();
         assert!(text.contains("\"phase\":\"running\""), "{text}");
         assert_eq!(serde_json::from_str::<State>(&text).unwrap(), s);
+    }
+
+    #[test]
+    fn a_state_without_settings_still_reads() {
+        let old = r#"{"name":"web","unit":"berth-web.scope","phase":"running",
+            "leader":{"pid":7,"start_time":9},"started_usec":1,"state_dir_is_new":false,
+            "digest":"ab","machine_registered":false}"#;
+        let s: State = serde_json::from_str(old).unwrap();
+        assert!(s.settings.is_empty());
     }
 }

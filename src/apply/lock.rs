@@ -1,0 +1,132 @@
+//! One `berth apply` (or `enable --now`, `disable --now`) at a time: an flock on
+//! `/run/berth/.apply.lock` (no container name starts with a dot, so it is nobody's
+//! container lock). The holder writes its PID into the file, so that a second one can say
+//! whom it waits for; the kernel drops the lock when the holder dies.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use super::ApplyError;
+
+pub const LOCK_FILE: &str = ".apply.lock";
+
+/// Who holds the lock, as far as the lock file and /proc say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub pid: Option<u32>,
+    /// The holder's command line, when it is still running.
+    pub command: Option<String>,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.pid, &self.command) {
+            (Some(pid), Some(cmd)) => write!(f, "PID {pid} ({cmd})"),
+            (Some(pid), None) => write!(f, "PID {pid}"),
+            _ => f.write_str("another berth (PID not yet recorded)"),
+        }
+    }
+}
+
+pub struct ApplyLock {
+    _lock: Flock<File>,
+}
+
+impl ApplyLock {
+    /// Takes the lock, exclusive to change the host or shared to only look (`--dry-run`), and
+    /// waits for it if it is held, calling `on_wait` first with who holds it.
+    pub fn acquire(
+        path: &Path,
+        exclusive: bool,
+        on_wait: impl FnOnce(&Holder),
+    ) -> Result<ApplyLock, ApplyError> {
+        let err = |op: &'static str| {
+            let path = path.to_owned();
+            move |source: io::Error| ApplyError::Io { op, path, source }
+        };
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(err("create the directory of"))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(err("open"))?;
+        let (now, wait) = if exclusive {
+            (FlockArg::LockExclusiveNonblock, FlockArg::LockExclusive)
+        } else {
+            (FlockArg::LockSharedNonblock, FlockArg::LockShared)
+        };
+        let lock = match Flock::lock(file, now) {
+            Ok(lock) => lock,
+            Err((file, nix::errno::Errno::EWOULDBLOCK)) => {
+                on_wait(&holder(path));
+                Flock::lock(file, wait).map_err(|(_, e)| lock_err(path, e))?
+            }
+            Err((_, e)) => return Err(lock_err(path, e)),
+        };
+        if exclusive {
+            let mut f: &File = &lock;
+            f.set_len(0).map_err(err("truncate"))?;
+            f.rewind().map_err(err("rewind"))?;
+            writeln!(f, "{}", std::process::id()).map_err(err("write"))?;
+        }
+        Ok(ApplyLock { _lock: lock })
+    }
+}
+
+fn lock_err(path: &Path, e: nix::errno::Errno) -> ApplyError {
+    ApplyError::Lock {
+        path: PathBuf::from(path),
+        source: e,
+    }
+}
+
+fn holder(path: &Path) -> Holder {
+    let pid = fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok());
+    let command = pid.and_then(|p| {
+        let raw = fs::read(format!("/proc/{p}/cmdline")).ok()?;
+        let cmd = String::from_utf8_lossy(&raw)
+            .trim_end_matches('\0')
+            .replace('\0', " ");
+        (!cmd.is_empty()).then_some(cmd)
+    });
+    Holder { pid, command }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_waits_and_learns_the_first_ones_pid() {
+        let dir = std::env::temp_dir().join(format!("berth-apply-lock-{}", std::process::id()));
+        let path = dir.join(LOCK_FILE);
+        let first = ApplyLock::acquire(&path, true, |_| panic!("nobody holds it yet")).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        let second = std::thread::spawn(move || {
+            // flock locks belong to open file descriptions: a second open in this process
+            // conflicts like another process would.
+            let _l = ApplyLock::acquire(&p, true, |h| tx.send(h.clone()).unwrap()).unwrap();
+        });
+        let h = rx.recv().unwrap();
+        assert_eq!(h.pid, Some(std::process::id()));
+        assert!(h
+            .to_string()
+            .starts_with(&format!("PID {} (", std::process::id())));
+        drop(first);
+        second.join().unwrap();
+        // Shared holders do not wait for each other.
+        let _a = ApplyLock::acquire(&path, false, |_| panic!("shared")).unwrap();
+        let _b = ApplyLock::acquire(&path, false, |_| panic!("shared")).unwrap();
+        let _ = fs::remove_dir_all(dir);
+    }
+}
