@@ -87,10 +87,19 @@ fn lock_err(path: &Path, e: nix::errno::Errno) -> ApplyError {
     }
 }
 
+/// Who holds the lock: from /proc/locks, which the kernel keeps exact (and which also knows
+/// shared holders, which write no PID), else the PID the last exclusive holder wrote.
 fn holder(path: &Path) -> Holder {
-    let pid = fs::read_to_string(path)
-        .ok()
-        .and_then(|t| t.trim().parse::<u32>().ok());
+    let from_kernel = fs::metadata(path).ok().and_then(|m| {
+        use std::os::unix::fs::MetadataExt;
+        let locks = fs::read_to_string("/proc/locks").ok()?;
+        holders_in(&locks, m.dev(), m.ino()).into_iter().next()
+    });
+    let pid = from_kernel.or_else(|| {
+        fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+    });
     let command = pid.and_then(|p| {
         let raw = fs::read(format!("/proc/{p}/cmdline")).ok()?;
         let cmd = String::from_utf8_lossy(&raw)
@@ -101,9 +110,40 @@ fn holder(path: &Path) -> Holder {
     Holder { pid, command }
 }
 
+/// The PIDs holding flocks on the file with device `dev` and inode `ino`, from the text of
+/// /proc/locks (`1: FLOCK  ADVISORY  WRITE 233 00:2d:1234 0 EOF`; waiters are marked `->`).
+fn holders_in(locks: &str, dev: u64, ino: u64) -> Vec<u32> {
+    let want = format!(
+        "{:02x}:{:02x}:{ino}",
+        nix::sys::stat::major(dev),
+        nix::sys::stat::minor(dev)
+    );
+    locks
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            match f.as_slice() {
+                [_, "FLOCK", _, _, pid, file, ..] if *file == want => pid.parse().ok(),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn holders_are_read_from_proc_locks() {
+        let locks = "1: FLOCK  ADVISORY  WRITE 233 00:2d:1234 0 EOF\n\
+                     1: -> FLOCK  ADVISORY  WRITE 240 00:2d:1234 0 EOF\n\
+                     2: POSIX  ADVISORY  WRITE 7 00:2d:1234 0 EOF\n\
+                     3: FLOCK  ADVISORY  READ 9 00:2d:99 0 EOF\n";
+        let dev = nix::sys::stat::makedev(0, 0x2d);
+        assert_eq!(holders_in(locks, dev, 1234), [233]);
+        assert_eq!(holders_in(locks, dev, 99), [9]);
+    }
 
     #[test]
     fn a_second_holder_waits_and_learns_the_first_ones_pid() {
@@ -124,6 +164,11 @@ mod tests {
             .starts_with(&format!("PID {} (", std::process::id())));
         drop(first);
         second.join().unwrap();
+        // A shared holder (a dry run) writes nothing, and is still found.
+        let shared = ApplyLock::acquire(&path, false, |_| panic!("free")).unwrap();
+        fs::write(&path, "999999999\n").unwrap();
+        assert_eq!(holder(&path).pid, Some(std::process::id()));
+        drop(shared);
         // Shared holders do not wait for each other.
         let _a = ApplyLock::acquire(&path, false, |_| panic!("shared")).unwrap();
         let _b = ApplyLock::acquire(&path, false, |_| panic!("shared")).unwrap();
