@@ -21,6 +21,8 @@ pub struct Prepared {
     pub invalid_files: Vec<Diagnostic>,
     /// What cleaning up after dead berths or ended containers did not manage.
     pub warnings: Vec<String>,
+    /// Of the search path, taken before the definitions were read.
+    fingerprint: u64,
     dry_run: bool,
     _lock: ApplyLock,
 }
@@ -29,6 +31,13 @@ impl Prepared {
     /// Whether something is already known to fail before anything is done.
     pub fn has_problems(&self) -> bool {
         !self.invalid_files.is_empty() || self.plan.refused().next().is_some()
+    }
+
+    /// Whether a definition file was added, removed or written since this plan read them: an
+    /// apply triggered by berth.path must not miss a change made while it ran (systemd does
+    /// not watch while the triggered unit runs).
+    pub fn definitions_changed(&self, ctx: &Context) -> bool {
+        ctx.search.fingerprint() != self.fingerprint
     }
 }
 
@@ -78,6 +87,7 @@ pub fn prepare(
         }
     }
     let only: Option<BTreeSet<Name>> = (!names.is_empty()).then(|| names.iter().cloned().collect());
+    let fingerprint = ctx.search.fingerprint();
     let (desired, invalid_files) = desired(ctx, only.as_ref())?;
     let observed = observed(ctx, &systemd)?;
     let host = Host {
@@ -92,6 +102,7 @@ pub fn prepare(
         plan: plan::plan(&desired, &observed, only.as_ref(), host),
         invalid_files,
         warnings,
+        fingerprint,
         dry_run,
         _lock: lock,
     })

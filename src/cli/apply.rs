@@ -18,77 +18,126 @@ fn waiting(what: &str) -> impl FnOnce(&apply::lock::Holder) + '_ {
     move |holder| eprintln!("berth {what}: waiting for {holder}, which holds the apply lock")
 }
 
+/// How often apply starts over when the definitions change while it runs.
+const ROUNDS: usize = 3;
+
 pub fn apply(ctx: &Context, raw: &[String], dry_run: bool, json: bool) -> u8 {
     let names = match names(raw) {
         Ok(n) => n,
         Err(code) => return code,
     };
-    let prepared = match apply::prepare(ctx, &names, dry_run, waiting("apply")) {
-        Ok(p) => p,
-        Err(e) => {
-            if json {
-                let out = serde_json::json!({
-                    "changed": false, "failed": true, "dry_run": dry_run,
-                    "plan": [], "results": [], "errors": [e.to_string()],
-                });
-                println!("{out:#}");
-            } else {
-                eprintln!("error: {e}; nothing was applied");
+    let mut report = Report::default();
+    for round in 1..=ROUNDS {
+        let prepared = match apply::prepare(ctx, &names, dry_run, waiting("apply")) {
+            Ok(p) => p,
+            Err(e) => {
+                report.errors.push(e.to_string().into());
+                if !json {
+                    eprintln!("error: {e}; nothing more was applied");
+                }
+                report.failed = true;
+                // Nothing at all, or a later round after the earlier ones did their part.
+                report.aborted = round == 1;
+                break;
             }
-            return exit::NOT_APPLIED;
+        };
+        report.round(ctx, &prepared, json);
+        let again = !dry_run && prepared.definitions_changed(ctx);
+        drop(prepared);
+        if !again {
+            break;
         }
-    };
-    let plan = &prepared.plan;
-    if !json {
-        for d in &prepared.invalid_files {
-            eprintln!("{d}");
+        let what = if round < ROUNDS {
+            "applying again"
+        } else {
+            "run berth apply once more"
+        };
+        report
+            .warnings
+            .push(format!("definitions changed while applying: {what}"));
+        if !json {
+            eprintln!("berth apply: definitions changed while applying: {what}");
         }
-        for e in plan.refused() {
-            for p in &e.problems {
-                eprintln!("{p}");
-            }
-        }
-        for w in &prepared.warnings {
-            eprintln!("warning: {w}");
-        }
-        print!("{}", plan.to_text());
     }
-    let outcomes = apply::execute(ctx, &prepared, |o| {
-        if json {
-            return;
-        }
-        for w in &o.warnings {
-            eprintln!("warning: {}: {w}", o.name);
-        }
-        match &o.result {
-            Ok(done) => println!("{done}"),
-            Err(e) => eprintln!("error: {} {}: {e}", o.action.word(), o.name),
-        }
-    });
-    let failed = prepared.has_problems() || outcomes.iter().any(|o| o.result.is_err());
     let changed = if dry_run {
-        plan.changes_something()
+        report
+            .plan
+            .iter()
+            .any(|(action, _)| action.changes_something())
     } else {
-        outcomes.iter().any(|o| o.result.is_ok())
+        report.outcomes.iter().any(|o| o.result.is_ok())
     };
     if json {
         let out = serde_json::json!({
             "changed": changed,
-            "failed": failed,
+            "failed": report.failed,
             "dry_run": dry_run,
-            "plan": plan.entries.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
-            "results": outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>(),
-            "errors": prepared.invalid_files.iter().map(|d| d.to_json()).collect::<Vec<_>>(),
-            "warnings": prepared.warnings,
+            "plan": report.plan.iter().map(|(_, e)| e).collect::<Vec<_>>(),
+            "results": report.outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>(),
+            "errors": report.errors,
+            "warnings": report.warnings,
         });
         println!("{out:#}");
-    } else if !dry_run && plan.changes_something() {
-        println!("{}", summary(&outcomes));
+    } else if !dry_run && !report.outcomes.is_empty() {
+        println!("{}", summary(&report.outcomes));
     }
-    if failed {
+    if report.aborted {
+        exit::NOT_APPLIED
+    } else if report.failed {
         exit::FAILED
     } else {
         exit::OK
+    }
+}
+
+/// What every round planned and did.
+#[derive(Default)]
+struct Report {
+    plan: Vec<(Action, serde_json::Value)>,
+    outcomes: Vec<Outcome>,
+    errors: Vec<serde_json::Value>,
+    warnings: Vec<String>,
+    failed: bool,
+    aborted: bool,
+}
+
+impl Report {
+    /// Prints the plan (unless `json`), carries it out, printing each result, and keeps both.
+    fn round(&mut self, ctx: &Context, prepared: &apply::Prepared, json: bool) {
+        let plan = &prepared.plan;
+        if !json {
+            for d in &prepared.invalid_files {
+                eprintln!("{d}");
+            }
+            for e in plan.refused() {
+                for p in &e.problems {
+                    eprintln!("{p}");
+                }
+            }
+            for w in &prepared.warnings {
+                eprintln!("warning: {w}");
+            }
+            print!("{}", plan.to_text());
+        }
+        let outcomes = apply::execute(ctx, prepared, |o| {
+            if json {
+                return;
+            }
+            for w in &o.warnings {
+                eprintln!("warning: {}: {w}", o.name);
+            }
+            match &o.result {
+                Ok(done) => println!("{done}"),
+                Err(e) => eprintln!("error: {} {}: {e}", o.action.word(), o.name),
+            }
+        });
+        self.failed |= prepared.has_problems() || outcomes.iter().any(|o| o.result.is_err());
+        self.plan
+            .extend(plan.entries.iter().map(|e| (e.action, e.to_json())));
+        self.errors
+            .extend(prepared.invalid_files.iter().map(|d| d.to_json()));
+        self.warnings.extend(prepared.warnings.iter().cloned());
+        self.outcomes.extend(outcomes);
     }
 }
 
