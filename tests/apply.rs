@@ -199,6 +199,23 @@ fn apply_json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
     (out.status.code(), json)
 }
 
+/// Inside: berth is installed as the host side of this file installs it (the VM tier must do
+/// the same, e.g. with scripts/install).
+fn assert_installed() {
+    common::assert_systemd_is_pid1();
+    for path in [
+        BERTH.to_owned(),
+        format!("{UNITS}/berth.service"),
+        format!("{UNITS}/berth.path"),
+    ] {
+        assert!(
+            Path::new(&path).exists(),
+            "{path} is missing: these tests need berth installed and its units enabled \
+             (in_a_real_systemd_with_berths_units does so with BERTH_SANDBOX_INSTALL)"
+        );
+    }
+}
+
 /// berth.path off, and no path-triggered apply running: the test's own applies are the only
 /// ones.
 fn quiet_path_unit() {
@@ -236,7 +253,7 @@ const SLEEPER: &str = "autostart = true\n[exec]\ncommand = [\"/bin/sleep\", \"in
 #[test]
 #[ignore = "runs inside the systemd sandbox"]
 fn boot_starts_autostart_containers_through_berth_service() {
-    common::assert_systemd_is_pid1();
+    assert_installed();
     // The units as installed pass systemd's own check (man pages aside: none is installed).
     let out = run(
         "systemd-analyze",
@@ -280,7 +297,7 @@ fn boot_starts_autostart_containers_through_berth_service() {
 #[test]
 #[ignore = "runs inside the systemd sandbox"]
 fn cli_apply_plans_updates_restarts_stops_and_is_idempotent() {
-    common::assert_systemd_is_pid1();
+    assert_installed();
     quiet_path_unit();
 
     // A broken definition is reported as `berth check` reports it; the others are applied.
@@ -426,6 +443,49 @@ fn cli_apply_plans_updates_restarts_stops_and_is_idempotent() {
     );
     drop(holder);
 
+    // --until-stable: a definition written while apply runs is applied too. The apply is held
+    // up on a container's own lock, and the new definition written meanwhile.
+    define("stable1", SLEEPER);
+    let held = Command::new("flock")
+        // Long enough for apply to plan and block on it; released by itself.
+        .args(["--exclusive", "/run/berth/stable1.lock", "sleep", "3"])
+        .spawn()
+        .unwrap();
+    wait_for("flock to hold stable1's lock", || {
+        fs::read_to_string("/proc/locks")
+            .unwrap()
+            .lines()
+            .any(|l| l.contains(&format!(" {} ", held.id())))
+    });
+    let applying = Command::new(BERTH)
+        .args(["apply", "--until-stable"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _holder = Holder(held);
+    // Planned, and blocked on stable1's lock: /proc/locks lists it as a waiter.
+    wait_for("apply to wait for stable1's lock", || {
+        fs::read_to_string("/proc/locks")
+            .unwrap()
+            .lines()
+            .any(|l| l.contains(" -> FLOCK") && l.contains(&format!(" {} ", applying.id())))
+    });
+    define("stable2", SLEEPER);
+    let out = applying.wait_with_output().unwrap();
+    eprintln!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("berth apply: definitions changed while applying: applying again"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(running("stable1") && running("stable2"));
+    for name in ["stable1", "stable2"] {
+        assert!(berth(&["stop", name]).status.success());
+        fs::remove_file(format!("/etc/berth/containers/{name}.toml")).unwrap();
+    }
+
     // enable/disable through berth's own drop-in; apply stops what is no longer autostart.
     let out = berth(&["disable", "cli1"]);
     assert!(out.status.success());
@@ -506,7 +566,7 @@ impl Drop for Holder {
 #[test]
 #[ignore = "runs inside the systemd sandbox"]
 fn path_unit_follows_definition_changes() {
-    common::assert_systemd_is_pid1();
+    assert_installed();
     systemctl(&["start", "berth.path"]);
     let settled = || systemctl(&["is-active", "berth-apply.service"]) != "activating";
 
@@ -566,10 +626,15 @@ fn path_unit_follows_definition_changes() {
 #[test]
 #[ignore = "runs inside the systemd sandbox"]
 fn playbook_installs_applies_and_updates_in_place() {
-    common::assert_systemd_is_pid1();
+    assert_installed();
     quiet_path_unit();
     let playbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ansible/playbook.yml");
     let venv = ansible_venv();
+    assert!(
+        venv.join(".installed").exists(),
+        "{} is missing: the host side installs ansible-core there before booting",
+        venv.display()
+    );
     let play = |memory: &str| {
         let extra = serde_json::json!({
             "berth": BERTH,

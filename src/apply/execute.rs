@@ -21,8 +21,8 @@ pub struct Prepared {
     pub invalid_files: Vec<Diagnostic>,
     /// What cleaning up after dead berths or ended containers did not manage.
     pub warnings: Vec<String>,
-    /// Of the search path, taken before the definitions were read.
-    fingerprint: u64,
+    /// Of the search path, taken before the definitions were read, when asked for.
+    fingerprint: Option<u64>,
     dry_run: bool,
     _lock: ApplyLock,
 }
@@ -33,11 +33,11 @@ impl Prepared {
         !self.invalid_files.is_empty() || self.plan.refused().next().is_some()
     }
 
-    /// Whether a definition file was added, removed or written since this plan read them: an
-    /// apply triggered by berth.path must not miss a change made while it ran (systemd does
-    /// not watch while the triggered unit runs).
+    /// Whether a definition file was added, removed or written since this plan read them
+    /// (false unless [`Options::until_stable`] asked to keep track).
     pub fn definitions_changed(&self, ctx: &Context) -> bool {
-        ctx.search.fingerprint() != self.fingerprint
+        self.fingerprint
+            .is_some_and(|before| ctx.search.fingerprint() != before)
     }
 }
 
@@ -69,15 +69,33 @@ impl Outcome {
     }
 }
 
+/// What to apply, and how.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Only these containers; all when empty.
+    pub names: Vec<Name>,
+    /// Plan only.
+    pub dry_run: bool,
+    /// Keep track of the definition files, so that a caller can apply again when they changed
+    /// while apply ran: berth-apply.service needs it, since systemd does not watch the paths
+    /// of berth.path while the unit it triggered runs. It costs a walk of the search path.
+    pub until_stable: bool,
+}
+
 /// Takes the apply lock (waiting for it, after telling `on_wait` who holds it), cleans up after
 /// dead berths and ended containers (unless `dry_run`), reads the definitions and what runs,
-/// and plans. `names` limits apply to those containers.
+/// and plans.
 pub fn prepare(
     ctx: &Context,
-    names: &[Name],
-    dry_run: bool,
+    options: &Options,
     on_wait: impl FnOnce(&Holder),
 ) -> Result<Prepared, ApplyError> {
+    let Options {
+        names,
+        dry_run,
+        until_stable,
+    } = options;
+    let dry_run = *dry_run;
     let lock = ApplyLock::acquire(&ctx.paths.run.join(LOCK_FILE), !dry_run, on_wait)?;
     let systemd = Systemd::connect()?;
     let mut warnings = Vec::new();
@@ -87,7 +105,7 @@ pub fn prepare(
         }
     }
     let only: Option<BTreeSet<Name>> = (!names.is_empty()).then(|| names.iter().cloned().collect());
-    let fingerprint = ctx.search.fingerprint();
+    let fingerprint = until_stable.then(|| ctx.search.fingerprint());
     let (desired, invalid_files) = desired(ctx, only.as_ref())?;
     let observed = observed(ctx, &systemd)?;
     let host = Host {

@@ -50,13 +50,20 @@ impl ApplyLock {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(err("create the directory of"))?;
         }
-        let file = OpenOptions::new()
+        let file = match OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
             .open(path)
-            .map_err(err("open"))?;
+        {
+            Ok(f) => f,
+            // Looking (a dry run) needs no write access: a user may plan, as root applies.
+            Err(e) if !exclusive && e.kind() == io::ErrorKind::PermissionDenied => {
+                File::open(path).map_err(err("open"))?
+            }
+            Err(e) => return Err(err("open")(e)),
+        };
         let (now, wait) = if exclusive {
             (FlockArg::LockExclusiveNonblock, FlockArg::LockExclusive)
         } else {

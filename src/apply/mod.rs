@@ -19,7 +19,7 @@ use crate::lifecycle::LifecycleError;
 use crate::name::Name;
 use crate::systemd::SystemdError;
 
-pub use execute::{execute, prepare, Outcome, Prepared};
+pub use execute::{execute, prepare, Options, Outcome, Prepared};
 pub use plan::{Action, Plan};
 
 #[derive(Debug, thiserror::Error)]

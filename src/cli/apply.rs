@@ -21,17 +21,23 @@ fn waiting(what: &str) -> impl FnOnce(&apply::lock::Holder) + '_ {
 /// How often apply starts over when the definitions change while it runs.
 const ROUNDS: usize = 3;
 
-pub fn apply(ctx: &Context, raw: &[String], dry_run: bool, json: bool) -> u8 {
-    let names = match names(raw) {
-        Ok(n) => n,
+pub fn apply(ctx: &Context, raw: &[String], dry_run: bool, until_stable: bool, json: bool) -> u8 {
+    let options = match names(raw) {
+        Ok(names) => apply::Options {
+            names,
+            dry_run,
+            until_stable: until_stable && !dry_run,
+        },
         Err(code) => return code,
     };
     let mut report = Report::default();
     for round in 1..=ROUNDS {
-        let prepared = match apply::prepare(ctx, &names, dry_run, waiting("apply")) {
+        let prepared = match apply::prepare(ctx, &options, waiting("apply")) {
             Ok(p) => p,
             Err(e) => {
-                report.errors.push(e.to_string().into());
+                report
+                    .errors
+                    .push(serde_json::json!({ "message": e.to_string() }));
                 if !json {
                     eprintln!("error: {e}; nothing more was applied");
                 }
@@ -42,7 +48,7 @@ pub fn apply(ctx: &Context, raw: &[String], dry_run: bool, json: bool) -> u8 {
             }
         };
         report.round(ctx, &prepared, json);
-        let again = !dry_run && prepared.definitions_changed(ctx);
+        let again = prepared.definitions_changed(ctx);
         drop(prepared);
         if !again {
             break;

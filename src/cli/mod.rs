@@ -124,6 +124,10 @@ pub enum Command {
         /// Print the plan and change nothing
         #[arg(long)]
         dry_run: bool,
+        /// Apply again (up to 3 times) when definition files changed while applying, as
+        /// berth-apply.service does: systemd does not watch berth.path's paths meanwhile
+        #[arg(long, conflicts_with = "dry_run")]
+        until_stable: bool,
         /// Print the plan and the results as JSON, with a top-level `changed` boolean
         #[arg(long)]
         json: bool,
@@ -194,8 +198,9 @@ pub fn main() -> ExitCode {
         Command::Apply {
             names,
             dry_run,
+            until_stable,
             json,
-        } => apply::apply(&ctx, &names, dry_run, json),
+        } => apply::apply(&ctx, &names, dry_run, until_stable, json),
         Command::Enable { name, now } => apply::set_autostart(&ctx, &name, true, now),
         Command::Disable { name, now } => apply::set_autostart(&ctx, &name, false, now),
         Command::Logs {
