@@ -87,18 +87,25 @@ fn main() {
         bind.push(root.parent().unwrap().display().to_string());
     }
     let me = std::env::current_exe().expect("the bench's own path");
+    let name = format!("berth-bench-{}", std::process::id());
     let status = Command::new(manifest.join("tests/harness/berth-sandbox"))
         .args(["run", "env", &format!("{INSIDE}=1")])
         .arg(&me)
         .args(&args)
-        .env(
-            "BERTH_SANDBOX_NAME",
-            format!("berth-bench-{}", std::process::id()),
-        )
+        .env("BERTH_SANDBOX_NAME", &name)
         .env("BERTH_SANDBOX_BIND", bind.join(" "))
         .status()
         .expect("the harness runs");
     assert!(status.success(), "the bench failed inside the sandbox");
+    // The harness keeps its state directory (console log) for a failed run to be read; after
+    // a good one, nothing is left, once no mount is (its `stop` checks that too).
+    let state = format!("/var/lib/berth-test/{name}");
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    assert!(
+        !mounts.contains(&format!(" {state}/")),
+        "mounts are left below {state}"
+    );
+    let _ = fs::remove_dir_all(&state);
 }
 
 /// The release binaries (berth and the helper it starts containers with), next to this bench.
