@@ -42,11 +42,7 @@ pub fn dropin_path(ctx: &Context, name: &Name) -> Option<PathBuf> {
 /// the error names the file that decides.
 pub fn set_autostart(ctx: &Context, name: &Name, on: bool) -> Result<Autostart, ApplyError> {
     let loaded = definition::load(&ctx.search, name)?;
-    let path = dropin_path(ctx, name).ok_or_else(|| ApplyError::Io {
-        op: "find a directory to write a drop-in in",
-        path: PathBuf::new(),
-        source: io::Error::new(io::ErrorKind::NotFound, "the search path is empty"),
-    })?;
+    let path = dropin_path(ctx, name).ok_or(ApplyError::EmptySearchPath)?;
     let previous = match fs::read_to_string(&path) {
         Ok(t) => Some(t),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,

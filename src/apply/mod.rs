@@ -42,6 +42,8 @@ pub enum ApplyError {
     Lifecycle(#[from] LifecycleError),
     #[error(transparent)]
     Definition(#[from] LoadError),
+    #[error("the search path is empty: there is no directory to write berth's drop-in in")]
+    EmptySearchPath,
     #[error("container `{0}` changed while apply was planning: run berth apply again")]
     ChangedMeanwhile(Name),
     #[error("container `{0}` is no longer running")]

@@ -113,11 +113,18 @@ pub enum Command {
     },
     /// Open the user's login shell inside a running container
     Shell { name: String },
-    /// Make the host match the definitions: start autostart containers, update or restart
-    /// changed ones, stop berth's containers whose definition is gone, masked or no longer
-    /// autostart. Prints the plan, then carries it out. Exit 0: nothing failed; 1: something
-    /// failed (invalid definitions, a container that could not be changed), the rest was
-    /// applied; 2: usage; 3: nothing applied (no lock, no systemd, unreadable search path)
+    /// Make the host match the definitions: print the plan, then carry it out
+    ///
+    /// Starts containers with autostart on, updates in place the running ones whose resource
+    /// limits, description or autostart changed, restarts those with any other change, and
+    /// stops berth's containers whose definition is gone, masked or no longer autostart.
+    /// Containers berth did not start are never touched; an invalid definition is reported as
+    /// `berth check` reports it and the rest is applied. The search path is the whole truth:
+    /// with --containers-path, berth's containers defined only elsewhere are stopped.
+    ///
+    /// Exit status: 0 nothing failed; 1 something failed (an invalid definition, a container
+    /// that could not be changed), the rest was applied; 2 usage; 3 nothing was applied (no
+    /// apply lock, no systemd, unreadable search path).
     Apply {
         /// Only these containers; all when none are given
         names: Vec<String>,
