@@ -45,6 +45,7 @@ fn in_a_real_systemd_with_berths_units() {
     fs::write(defs.join("boot.toml"), BOOT).unwrap();
     fs::write(defs.join("boot-limits.toml"), limits("64M")).unwrap();
     fs::write(defs.join("idle.toml"), IDLE).unwrap();
+    fs::write(defs.join("bootbroken.toml"), BROKEN).unwrap();
     let unit = |f: &str| format!("{}={UNITS}/{f}", manifest.join("units").join(f).display());
     let install = [
         format!("{}={BERTH}", env!("CARGO_BIN_EXE_berth")),
@@ -70,6 +71,10 @@ fn in_a_real_systemd_with_berths_units() {
         format!(
             "{}=/etc/berth/containers/idle.toml",
             defs.join("idle.toml").display()
+        ),
+        format!(
+            "{}=/etc/berth/containers/bootbroken.toml",
+            defs.join("bootbroken.toml").display()
         ),
     ];
     common::rerun_in_sandbox_with(
@@ -236,6 +241,9 @@ autostart = true
 command = ["/bin/sleep", "infinity"]
 "#;
 
+/// Invalid: at boot it makes apply exit 1, which must not fail berth.service.
+const BROKEN: &str = "autostart = true\n[exec]\ncommand = \"/bin/sleep infinity\"\n";
+
 const IDLE: &str = r#"
 description = "defined, not autostart"
 [exec]
@@ -268,11 +276,18 @@ fn boot_starts_autostart_containers_through_berth_service() {
     assert!(out.status.success(), "systemd-analyze verify failed");
     assert_eq!(stderr(&out), "", "systemd-analyze verify has complaints");
 
+    // An invalid definition made apply exit 1 at boot; the others came up, and the boot did
+    // not fail for it.
     assert_eq!(systemctl(&["is-active", "berth.service"]), "active");
     assert_eq!(
         systemctl(&["show", "-P", "Result", "berth.service"]),
         "success"
     );
+    assert_eq!(
+        systemctl(&["show", "-P", "ExecMainStatus", "berth.service"]),
+        "1"
+    );
+    assert_eq!(systemctl(&["is-system-running"]), "running");
     assert_eq!(systemctl(&["is-active", "berth.path"]), "active");
     assert!(running("boot"), "the autostart container came up at boot");
     assert_eq!(memory_limit("boot"), (64u64 << 20).to_string());
@@ -282,6 +297,18 @@ fn boot_starts_autostart_containers_through_berth_service() {
         journal.contains("started boot as berth-boot.scope"),
         "{journal}"
     );
+    assert!(
+        journal.contains("error: invalid value for `exec.command`: found a string"),
+        "{journal}"
+    );
+    assert!(
+        journal.contains("--> /etc/berth/containers/bootbroken.toml:3:11"),
+        "{journal}"
+    );
+    fs::remove_file("/etc/berth/containers/bootbroken.toml").unwrap();
+    wait_for("the path-triggered apply to end", || {
+        systemctl(&["is-active", "berth-apply.service"]) != "activating"
+    });
     // The generator made berth.path watch the drop-in directory that existed at boot.
     let paths = systemctl(&["show", "-P", "Paths", "berth.path"]);
     assert!(
