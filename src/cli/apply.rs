@@ -39,7 +39,12 @@ pub fn apply(ctx: &Context, raw: &[String], dry_run: bool, until_stable: bool, j
                     .errors
                     .push(serde_json::json!({ "message": e.to_string() }));
                 if !json {
-                    eprintln!("error: {e}; nothing more was applied");
+                    let what = if round == 1 {
+                        "nothing"
+                    } else {
+                        "nothing more"
+                    };
+                    eprintln!("error: {e}; {what} was applied");
                 }
                 report.failed = true;
                 // Nothing at all, or a later round after the earlier ones did their part.
