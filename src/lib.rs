@@ -3,6 +3,7 @@
 //! Data flows one way: a [`definition`] is found and validated, a plan is made from it
 //! ([`unit`]), and only then is anything done on the host.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod container;

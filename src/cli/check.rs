@@ -79,30 +79,11 @@ fn check_all(search: &SearchPath) -> Vec<Checked> {
     };
     let mut out: Vec<Checked> = invalid_files
         .into_iter()
-        .map(|path| {
-            let stem = path
-                .file_name()
-                .and_then(|f| f.to_str())
-                .map(|f| {
-                    f.trim_end_matches(".d")
-                        .trim_end_matches(".toml")
-                        .to_owned()
-                })
-                .unwrap_or_default();
-            let why = Name::new(&stem)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            Checked {
-                label: stem.clone(),
-                problems: vec![Diagnostic::new(format!(
-                    "`{stem}` is not a valid container name: {why}"
-                ))
-                .at(&crate::diagnostic::Source::new(&path, ""), None)
-                .expected("at most 64 characters of letters, digits, `_`, `.` and `-`")],
-                files: vec![path],
-                notes: Vec::new(),
-            }
+        .map(|path| Checked {
+            label: definition::file_stem(&path),
+            problems: vec![definition::invalid_file_name(&path)],
+            files: vec![path],
+            notes: Vec::new(),
         })
         .collect();
     out.extend(names.iter().map(|n| check_name(search, n)));

@@ -1,6 +1,7 @@
 //! The `berth` command line: argument definitions (shared with the man page generator) and one
 //! module per verb. The binary only calls [`main`].
 
+mod apply;
 mod check;
 mod image;
 mod inspect;
@@ -23,6 +24,10 @@ pub mod exit {
     pub const FAILED: u8 = 1;
     /// The command line is wrong (clap's own code for usage errors).
     pub const USAGE: u8 = 2;
+    /// `apply`: nothing was applied, because berth could not take the apply lock, read the
+    /// search path or reach systemd. (1 means some containers failed and the rest was
+    /// applied; berth.service counts that as success.)
+    pub const NOT_APPLIED: u8 = 3;
 }
 
 #[derive(Debug, Parser)]
@@ -117,6 +122,46 @@ pub enum Command {
     /// Drop a stopped container's persistent data (private /etc and /var, or its writable
     /// layer), as before its first start
     Reset { name: String },
+    /// Make the host match the definitions: print the plan, then carry it out
+    ///
+    /// Starts containers with autostart on, updates in place the running ones whose resource
+    /// limits, description or autostart changed, restarts those with any other change, and
+    /// stops berth's containers whose definition is gone, masked or no longer autostart.
+    /// Containers berth did not start are never touched; an invalid definition is reported as
+    /// `berth check` reports it and the rest is applied. The search path is the whole truth:
+    /// with --containers-path, berth's containers defined only elsewhere are stopped.
+    ///
+    /// Exit status: 0 nothing failed; 1 something failed (an invalid definition, a container
+    /// that could not be changed), the rest was applied; 2 usage; 3 nothing was applied (no
+    /// apply lock, no systemd, unreadable search path).
+    Apply {
+        /// Only these containers; all when none are given
+        names: Vec<String>,
+        /// Print the plan and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply again (up to 3 times) when definition files changed while applying, as
+        /// berth-apply.service does: systemd does not watch berth.path's paths meanwhile
+        #[arg(long, conflicts_with = "dry_run")]
+        until_stable: bool,
+        /// Print the plan and the results as JSON, with a top-level `changed` boolean
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn autostart on with a drop-in of berth's own (NAME.toml.d/50-berth-enable.toml)
+    Enable {
+        name: String,
+        /// Also start the container now
+        #[arg(long)]
+        now: bool,
+    },
+    /// Turn autostart off with a drop-in of berth's own (NAME.toml.d/50-berth-enable.toml)
+    Disable {
+        name: String,
+        /// Also stop the container now
+        #[arg(long)]
+        now: bool,
+    },
     /// Show a container's journal
     Logs {
         name: String,
@@ -191,6 +236,14 @@ pub fn main() -> ExitCode {
             ImageCommand::Remove { image } => image::remove(&ctx, &image),
         },
         Command::Reset { name } => image::reset(&ctx, &name),
+        Command::Apply {
+            names,
+            dry_run,
+            until_stable,
+            json,
+        } => apply::apply(&ctx, &names, dry_run, until_stable, json),
+        Command::Enable { name, now } => apply::set_autostart(&ctx, &name, true, now),
+        Command::Disable { name, now } => apply::set_autostart(&ctx, &name, false, now),
         Command::Logs {
             name,
             follow,

@@ -161,6 +161,31 @@ pub fn from_sources(name: &Name, sources: Vec<Source>) -> Result<Loaded, Vec<Dia
     }
 }
 
+/// The container name a definition file or drop-in directory on the search path stands for.
+pub fn file_stem(path: &Path) -> String {
+    path.file_name()
+        .and_then(|f| f.to_str())
+        .map(|f| {
+            f.trim_end_matches(".d")
+                .trim_end_matches(".toml")
+                .to_owned()
+        })
+        .unwrap_or_default()
+}
+
+/// A file on the search path whose name is no container name (from [`SearchPath::names`]),
+/// reported the way `berth check` reports it.
+pub fn invalid_file_name(path: &Path) -> Diagnostic {
+    let stem = file_stem(path);
+    let why = Name::new(&stem)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    Diagnostic::new(format!("`{stem}` is not a valid container name: {why}"))
+        .at(&Source::new(path, ""), None)
+        .expected("at most 64 characters of letters, digits, `_`, `.` and `-`")
+}
+
 /// Where a value was set, or the main file when it is a default.
 fn locate(sources: &[Source], origin: Option<&Origin>) -> Option<Location> {
     match origin {

@@ -1,6 +1,7 @@
 //! `berth show`: the effective definition written back as TOML (or JSON), in the schema's order,
 //! optionally with the file and line that set each value.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::layer::{toml_key, KeyPath, Origin};
@@ -110,6 +111,32 @@ pub fn to_toml(settings: &Settings, origins: bool) -> String {
             } else {
                 let _ = writeln!(out, "{line}");
             }
+        }
+    }
+    out
+}
+
+/// The effective definition as one entry per value: the dotted key (`resources.memory_max`,
+/// `filesystem.binds."/srv".source`) to the value as TOML writes it. A bind or tmpfs entry
+/// with no keys set is itself an entry (`{}`): its presence is the setting. This is what
+/// `berth apply` records for a running container and compares key by key.
+pub fn to_flat(settings: &Settings) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for section in sections(settings) {
+        let header = section.header.clone().unwrap_or(KeyPath(Vec::new()));
+        if section.lines.is_empty() {
+            if section.header.is_some() && !schema_table(&header) {
+                out.insert(header.to_string(), "{}".to_owned());
+            }
+            continue;
+        }
+        for l in section.lines {
+            let key = if header.0.is_empty() {
+                l.key
+            } else {
+                format!("{header}.{}", l.key)
+            };
+            out.insert(key, l.value);
         }
     }
     out
@@ -263,6 +290,33 @@ selinux_type = "container_t"
         // What show prints is itself a valid definition with the same meaning.
         let again = settings(&[("/e/again.toml", &shown)]);
         assert_eq!(to_toml(&again, false), shown);
+    }
+
+    #[test]
+    fn flat_has_every_value_under_its_dotted_key() {
+        let s = settings(&[
+            ("/e/web.toml", EXAMPLE),
+            (
+                "/e/web.toml.d/50-mem.toml",
+                "[filesystem.binds.\"/srv/www\"]\n[filesystem.tmpfs.\"/cache\"]\n",
+            ),
+        ]);
+        let flat = to_flat(&s);
+        assert_eq!(flat["resources.memory_max"], "\"256M\"");
+        assert_eq!(flat["autostart"], "true");
+        assert_eq!(flat["exec.environment.PYTHONUNBUFFERED"], "\"1\"");
+        assert_eq!(flat["filesystem.binds.\"/srv/www\".source"], "\"/srv/www\"");
+        assert_eq!(flat["filesystem.tmpfs.\"/cache\".mode"], "\"0755\"");
+        assert!(
+            !flat.contains_key("resources"),
+            "fixed tables are not entries"
+        );
+        // Every line of `berth show` is one entry.
+        let lines = to_toml(&s, false)
+            .lines()
+            .filter(|l| l.contains(" = "))
+            .count();
+        assert_eq!(flat.len(), lines, "{flat:#?}");
     }
 
     #[test]

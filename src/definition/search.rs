@@ -168,6 +168,34 @@ impl SearchPath {
         Ok(out)
     }
 
+    /// A digest of every entry of the search path's directories and of their drop-in
+    /// directories (name, inode, size, modification time): it differs when any definition
+    /// file was added, removed, replaced or written. Unreadable directories count as empty.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        use std::os::unix::fs::MetadataExt;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut dirs: Vec<PathBuf> = self.0.clone();
+        let mut i = 0;
+        while i < dirs.len() {
+            let dir = dirs[i].clone();
+            let mut listed: Vec<(String, PathBuf)> = entries(&dir).unwrap_or_default();
+            listed.sort();
+            dir.hash(&mut h);
+            for (name, path) in listed {
+                let Ok(m) = fs::symlink_metadata(&path) else {
+                    continue;
+                };
+                (&name, m.ino(), m.size(), m.mtime(), m.mtime_nsec()).hash(&mut h);
+                if i < self.0.len() && name.ends_with(".toml.d") && m.is_dir() {
+                    dirs.push(path);
+                }
+            }
+            i += 1;
+        }
+        h.finish()
+    }
+
     /// Every name with a main file or drop-ins anywhere in the search path. Files whose names
     /// are not valid container names are returned apart, for `check` to report.
     pub fn names(&self) -> Result<(BTreeSet<Name>, Vec<PathBuf>), SearchError> {
@@ -303,6 +331,22 @@ mod tests {
         let names: Vec<&str> = names.iter().map(Name::as_str).collect();
         assert_eq!(names, ["db", "web"]);
         assert_eq!(invalid, [bad]);
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_any_definition_file() {
+        let t = Tree::new("fingerprint");
+        let p = t.path();
+        let empty = p.fingerprint();
+        assert_eq!(p.fingerprint(), empty);
+        t.write("lib/web.toml");
+        let one = p.fingerprint();
+        assert_ne!(one, empty);
+        let dropin = t.write("etc/web.toml.d/10-a.toml");
+        let two = p.fingerprint();
+        assert_ne!(two, one);
+        fs::write(&dropin, "[resources]\nmemory_max = \"1G\"\n").unwrap();
+        assert_ne!(p.fingerprint(), two, "a drop-in written in place");
     }
 
     #[test]

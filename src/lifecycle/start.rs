@@ -155,6 +155,7 @@ fn carry_out(
         boot: loaded.definition.mode == crate::definition::model::Mode::Boot,
         stop_signal: loaded.definition.exec.stop_signal.number(),
         stop_timeout_usec: loaded.definition.exec.stop_timeout_usec,
+        settings: render::to_flat(&loaded.settings),
     };
 
     // The intent goes on disk before anything else, so that a killed berth can be cleaned up.

@@ -4,6 +4,7 @@
 //! moment the next command knows what to undo: the state says `starting`, names the berth
 //! process, and whether the persistent directory is new.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -127,6 +128,12 @@ pub struct State {
     pub stop_signal: i32,
     #[serde(default)]
     pub stop_timeout_usec: u64,
+    /// That effective definition key by key (`resources.memory_max` -> `"256M"`, defaults
+    /// included, as `berth show` prints them), so that `berth apply` can say what changed
+    /// and whether it can be changed in place. Empty in a state written by a berth that did
+    /// not record it: such a container is replaced when its digest no longer matches.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -226,9 +233,19 @@ mod tests {
             boot: false,
             stop_signal: 15,
             stop_timeout_usec: 30_000_000,
+            settings: [("resources.memory_max".to_owned(), "\"64M\"".to_owned())].into(),
         };
         let text = serde_json::to_string(&s).unwrap();
         assert!(text.contains("\"phase\":\"running\""), "{text}");
         assert_eq!(serde_json::from_str::<State>(&text).unwrap(), s);
+    }
+
+    #[test]
+    fn a_state_without_settings_still_reads() {
+        let old = r#"{"name":"web","unit":"berth-web.scope","phase":"running",
+            "leader":{"pid":7,"start_time":9},"started_usec":1,"state_dir_is_new":false,
+            "digest":"ab","machine_registered":false}"#;
+        let s: State = serde_json::from_str(old).unwrap();
+        assert!(s.settings.is_empty());
     }
 }

@@ -180,6 +180,15 @@ impl Systemd {
             .map_err(call_err("AbandonScope", unit))
     }
 
+    /// The TasksMax systemd gives a unit that sets none (DefaultTasksMax, by default 15% of
+    /// the kernel's PID limit): what a scope goes back to when its limit is removed.
+    pub fn default_tasks_max(&self) -> Result<u64, SystemdError> {
+        self.manager.default_tasks_max().map_err(call_err(
+            "Get",
+            "org.freedesktop.systemd1.Manager.DefaultTasksMax",
+        ))
+    }
+
     /// The unit's state, or None when systemd has no such unit loaded.
     pub fn unit_status(&self, unit: &str) -> Result<Option<UnitStatus>, SystemdError> {
         match self.unit_path(unit)? {

@@ -72,6 +72,10 @@ pub(super) trait Manager {
     /// The manager's form of Scope.Abandon(): by name, so no GetUnit round trip first.
     fn abandon_scope(&self, name: &str) -> zbus::Result<()>;
 
+    /// The TasksMax a unit gets when it sets none.
+    #[zbus(property)]
+    fn default_tasks_max(&self) -> zbus::Result<u64>;
+
     #[zbus(signal)]
     fn job_removed(
         &self,

@@ -52,6 +52,12 @@ pub fn target_dir() -> PathBuf {
 /// systemd sandbox, prints its output, and fails if it fails. `what` names the tests for
 /// the SKIP line.
 pub fn rerun_in_sandbox(what: &str, args: &[&str]) {
+    rerun_in_sandbox_with(what, args, &[]);
+}
+
+/// [`rerun_in_sandbox`], with more environment for the harness: `BERTH_SANDBOX_INSTALL` and
+/// `BERTH_SANDBOX_ENABLE` put files and enabled units into the sandbox before it boots.
+pub fn rerun_in_sandbox_with(what: &str, args: &[&str], harness_env: &[(&str, String)]) {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let harness = manifest.join("tests/harness/berth-sandbox");
     if !harness.is_file() {
@@ -84,6 +90,7 @@ pub fn rerun_in_sandbox(what: &str, args: &[&str]) {
         // Image containers' writable layers are overlayfs upper layers, which the sandbox's
         // own overlay root cannot hold.
         .env("BERTH_SANDBOX_TMPFS", "/var/lib/berth")
+        .envs(harness_env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("the harness runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
