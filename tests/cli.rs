@@ -313,3 +313,31 @@ fn the_man_page_merge_example_holds() {
         serde_json::json!(["NET_ADMIN"])
     );
 }
+
+/// Every example definition in berth.toml(5), EXAMPLES, is valid as printed.
+#[test]
+fn the_man_page_examples_are_valid() {
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("man/berth.toml.5"))
+            .unwrap();
+    let dir = std::env::temp_dir().join(format!("berth-man-examples-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let examples = &page[page.find(".SH EXAMPLES").expect("an EXAMPLES section")..];
+    let mut names = Vec::new();
+    for part in examples.split(".IR /etc/berth/containers/").skip(1) {
+        let name = part.split(".toml").next().unwrap().to_owned();
+        let body = part
+            .split(".EX\n")
+            .nth(1)
+            .and_then(|b| b.split(".EE").next())
+            .expect("an .EX block");
+        let text = body.replace("\\-", "-").replace("\\(dq", "\"");
+        std::fs::write(dir.join(format!("{name}.toml")), text).unwrap();
+        names.push(name);
+    }
+    assert!(names.len() >= 3, "{names:?}");
+    let o = berth(&["--containers-path", dir.to_str().unwrap(), "check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
