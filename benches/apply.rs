@@ -17,13 +17,15 @@
 //! `cargo test --all-targets` (without `--bench`), it is a smoke test of itself instead: a
 //! tenth of the definitions, the debug binaries, no figures worth reading.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const INSIDE: &str = "BERTH_SYSTEM_TEST";
+use common::time;
 
 /// How big a run is: the benchmark, or `cargo test`'s smoke run of it.
 #[derive(Clone, Copy)]
@@ -45,31 +47,24 @@ const SMOKE: Size = Size {
 };
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(filter) = args.iter().find(|a| !a.starts_with('-')) {
-        if !"apply".contains(filter.as_str()) {
-            return;
-        }
-    }
-    let bench = args.iter().any(|a| a == "--bench");
+    let Some(args) = common::arguments("apply") else {
+        return;
+    };
+    let bench = common::is_bench(&args);
     let size = if bench { BENCH } else { SMOKE };
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = option_env!("CARGO_TARGET_TMPDIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest.join("target/bench-data"))
         .join("apply");
-    if std::env::var(INSIDE).as_deref() == Ok("1") {
+    if common::inside() {
         return inside(&root, size);
     }
-    if !fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0) {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("bench apply needs root to boot a systemd sandbox");
-        }
-        eprintln!("SKIP bench apply: running containers needs root (a systemd sandbox)");
+    if !common::root_or_skip("bench apply") {
         return;
     }
     if bench {
-        build(manifest);
+        common::build_release();
     }
     let _ = fs::remove_dir_all(&root);
     let generated = generate(&root, size);
@@ -81,51 +76,7 @@ fn main() {
         generated.dropins,
         size.running
     );
-    // The checkout (and the target directory in it) is bound into the sandbox at the same path.
-    let mut bind = vec![manifest.display().to_string()];
-    if !root.starts_with(manifest) {
-        bind.push(root.parent().unwrap().display().to_string());
-    }
-    let me = std::env::current_exe().expect("the bench's own path");
-    let name = format!("berth-bench-{}", std::process::id());
-    let status = Command::new(manifest.join("tests/harness/berth-sandbox"))
-        .args(["run", "env", &format!("{INSIDE}=1")])
-        .arg(&me)
-        .args(&args)
-        .env("BERTH_SANDBOX_NAME", &name)
-        .env("BERTH_SANDBOX_BIND", bind.join(" "))
-        .status()
-        .expect("the harness runs");
-    assert!(status.success(), "the bench failed inside the sandbox");
-    // The harness keeps its state directory (console log) for a failed run to be read; after
-    // a good one, nothing is left, once no mount is (its `stop` checks that too).
-    let state = format!("/var/lib/berth-test/{name}");
-    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    assert!(
-        !mounts.contains(&format!(" {state}/")),
-        "mounts are left below {state}"
-    );
-    let _ = fs::remove_dir_all(&state);
-}
-
-/// The release binaries (berth and the helper it starts containers with), next to this bench.
-fn build(manifest: &Path) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--bins"])
-        .current_dir(manifest)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "cargo build --release --bins failed");
-}
-
-fn berth_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the bench's own path");
-    exe.ancestors()
-        .skip(1)
-        .map(|dir| dir.join("berth"))
-        .find(|candidate| candidate.is_file())
-        .expect("berth next to the bench, in target/release (or target/debug under cargo test)")
+    common::rerun_in_sandbox(&args);
 }
 
 fn inside(root: &Path, size: Size) {
@@ -134,7 +85,7 @@ fn inside(root: &Path, size: Size) {
         running,
         runs,
     } = size;
-    let berth = berth_binary();
+    let berth = common::binary("berth");
     eprintln!("timing {}", berth.display());
     let search = ["etc", "run", "usr"]
         .iter()
@@ -217,27 +168,6 @@ fn inside(root: &Path, size: Size) {
         secs(check.median),
         secs(apply.median) / secs(check.median)
     );
-}
-
-struct Timing {
-    median: Duration,
-    min: Duration,
-}
-
-fn time(runs: usize, mut f: impl FnMut()) -> Timing {
-    f();
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    Timing {
-        median: times[runs / 2],
-        min: times[0],
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

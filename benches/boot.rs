@@ -12,32 +12,34 @@
 //! or by this bench). Without `--bench` (under `cargo test`), it is skipped: booting is the
 //! system tests' business, timing it this one's.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use common::{ms, Timing};
+
 const RUNS: usize = 5;
-const INSIDE: &str = "BERTH_BENCH_INSIDE";
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(filter) = args.iter().find(|a| !a.starts_with('-')) {
-        if !"boot".contains(filter.as_str()) {
-            return;
-        }
-    }
-    if !args.iter().any(|a| a == "--bench") {
+    let Some(args) = common::arguments("boot") else {
+        return;
+    };
+    if !common::is_bench(&args) {
         eprintln!("the boot benchmark runs under `cargo bench --bench boot` only");
         return;
     }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if std::env::var_os(INSIDE).is_none() && !Path::new("/run/systemd/system").is_dir() {
-        build(manifest);
-        ensure_image();
-        return rerun_in_sandbox(manifest, &args);
+    if !common::inside() {
+        if common::root_or_skip("the boot benchmark") {
+            common::build_release();
+            ensure_image();
+            common::rerun_in_sandbox(&args);
+        }
+        return;
     }
-    let berth = sibling("berth");
+    let berth = common::binary("berth");
     let run = |args: &[&str]| {
         let out = Command::new(&berth)
             .args(args)
@@ -120,7 +122,7 @@ fn main() {
         }
     }
     run(&["reset", "bootbench"]);
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let median = |times: Vec<Duration>| Timing::of(times).median;
     let (bu, bd, nu, nd) = (
         median(berth_up),
         median(berth_down),
@@ -189,11 +191,6 @@ fn nspawn_leader() -> u32 {
     }
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
 fn image_tarball() -> PathBuf {
     let exe = std::env::current_exe().expect("the bench's own path");
     let target = exe
@@ -225,49 +222,4 @@ fn ensure_image() {
         .expect("mmdebstrap runs (scripts/deps test installs it)");
     assert!(status.success(), "mmdebstrap failed");
     std::fs::rename(&partial, &tarball).expect("move the image into place");
-}
-
-fn sibling(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the bench's own path");
-    exe.ancestors()
-        .skip(1)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("target/release/{name} next to the bench"))
-}
-
-fn build(manifest: &Path) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--bins"])
-        .current_dir(manifest)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "cargo build --release --bins failed");
-}
-
-fn rerun_in_sandbox(manifest: &Path, args: &[String]) {
-    let exe = std::env::current_exe().expect("the bench's own path");
-    let target = exe
-        .ancestors()
-        .nth(3)
-        .expect("the target directory")
-        .to_owned();
-    let mut bind = manifest.display().to_string();
-    if !target.starts_with(manifest) {
-        bind = format!("{bind} {}", target.display());
-    }
-    let status = Command::new(manifest.join("tests/harness/berth-sandbox"))
-        .args(["run", "env", &format!("{INSIDE}=1")])
-        .arg(&exe)
-        .args(args)
-        .env(
-            "BERTH_SANDBOX_NAME",
-            format!("berth-bench-{}", std::process::id()),
-        )
-        .env("BERTH_SANDBOX_BIND", bind)
-        .env("BERTH_SANDBOX_TMPFS", "/var/lib/berth")
-        .status()
-        .expect("the harness runs (as root)");
-    assert!(status.success(), "the benchmark failed inside the sandbox");
 }

@@ -12,15 +12,20 @@
 //! cargo bench --bench check
 //! ```
 //!
-//! The bench builds `berth` itself (`cargo build --release --bin berth`), as `cargo bench` does
-//! not build the crate's binaries, and writes the definitions under the target directory
-//! (`CARGO_TARGET_TMPDIR`, else `target/bench-data`).
+//! The bench builds the release binaries itself, as `cargo bench` does not build the crate's
+//! binaries, and writes the definitions under the target directory (`CARGO_TARGET_TMPDIR`,
+//! else `target/bench-data`). Under `cargo test` (no `--bench`) it is a smoke test: 600
+//! definitions, once, with the debug binary.
+
+mod common;
 
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::time;
 
 /// The benchmark's size; `cargo test --all-targets` (no `--bench`) runs a smoke test of it:
 /// 600 definitions, once.
@@ -29,22 +34,21 @@ const RUNS: usize = 5;
 const SMOKE_CONTAINERS: usize = 600;
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter that does not name this bench skips it.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(filter) = args.iter().find(|a| !a.starts_with('-')) {
-        if !"check".contains(filter.as_str()) {
-            return;
-        }
-    }
-
-    let bench = args.iter().any(|a| a == "--bench");
+    let Some(args) = common::arguments("check") else {
+        return;
+    };
+    let bench = common::is_bench(&args);
     let (containers, runs) = if bench {
         (CONTAINERS, RUNS)
     } else {
         (SMOKE_CONTAINERS, 1)
     };
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let berth = build_berth(manifest);
+    if bench {
+        common::build_release();
+    }
+    let berth = common::binary("berth");
+    eprintln!("timing {}", berth.display());
     let root = option_env!("CARGO_TARGET_TMPDIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest.join("target/bench-data"))
@@ -120,49 +124,6 @@ fn main() {
         secs(check.min),
         secs(read.median),
     );
-}
-
-struct Timing {
-    median: Duration,
-    min: Duration,
-}
-
-/// One warm-up run (page cache, dentries), then `runs` timed ones.
-fn time(runs: usize, mut f: impl FnMut()) -> Timing {
-    f();
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    Timing {
-        median: times[runs / 2],
-        min: times[0],
-    }
-}
-
-/// The release binary next to this bench's (target/release/deps/check-HASH), built first: a
-/// bench does not build the crate's binaries.
-fn build_berth(manifest: &Path) -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--bin", "berth"])
-        .current_dir(manifest)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "cargo build --release --bin berth failed");
-    let exe = std::env::current_exe().expect("the bench's own path");
-    let berth = exe
-        .ancestors()
-        .skip(1)
-        .map(|dir| dir.join("berth"))
-        .find(|candidate| candidate.is_file())
-        .expect("target/release/berth next to the bench");
-    eprintln!("timing {}", berth.display());
-    berth
 }
 
 // ---------------------------------------------------------------------------------------------
