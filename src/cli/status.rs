@@ -336,9 +336,16 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
 }
 
 pub fn describe_exit(e: &Exit) -> String {
-    let how = match e.signal {
-        Some(sig) => format!("killed by {}", crate::definition::value::Signal(sig)),
-        None => format!("exited with status {}", e.status),
+    // A booted init ends its container with reboot(2), which the kernel reports to the PID
+    // namespace's parent as a signal: SIGINT for halt and power-off, SIGHUP for reboot.
+    let how = match (e.boot, e.signal) {
+        (true, Some(libc::SIGINT)) => "shut down by its init".to_owned(),
+        (true, Some(libc::SIGHUP)) => {
+            "rebooted by its init (berth does not start it again)".to_owned()
+        }
+        (true, None) => format!("its init exited with status {}", e.status),
+        (_, Some(sig)) => format!("killed by {}", crate::definition::value::Signal(sig)),
+        (false, None) => format!("exited with status {}", e.status),
     };
     let oom = if e.oom_killed {
         " (out of memory: the memory limit was reached)"

@@ -26,6 +26,9 @@ pub struct Exit {
     /// The kernel's OOM killer killed a process of the container.
     #[serde(default)]
     pub oom_killed: bool,
+    /// The container booted its own init, whose end this is.
+    #[serde(default)]
+    pub boot: bool,
     /// Realtime microseconds.
     pub time_usec: u64,
 }

@@ -169,7 +169,7 @@ fn supervise_boot(plan: &ContainerPlan, mut host: HostSide, mut reporter: Report
     // journald names the stream's unit after the connecting process's cgroup: connected from
     // the supervisor's, it is the container's.
     let status = boot::supervise(console, connect_journal(&plan.name).ok());
-    record_exit(&host.exit_file, status);
+    record_exit(&host.exit_file, plan.boot, status);
     ExitCode::from(u8::try_from(status.0).unwrap_or(1))
 }
 
@@ -352,7 +352,7 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
     }
     drop(reporter);
     let status = supervise(payload);
-    record_exit(&host.exit_file, status);
+    record_exit(&host.exit_file, plan.boot, status);
     status.0
 }
 
@@ -472,11 +472,14 @@ fn supervise(payload: Pid) -> (i32, Option<i32>) {
 
 /// Writes how the payload ended where `berth status` finds it, into the file opened before
 /// the container was built (the host's /run/berth is not visible inside).
-fn record_exit(file: &fs::File, (status, signal): (i32, Option<i32>)) {
+fn record_exit(file: &fs::File, boot: bool, (status, signal): (i32, Option<i32>)) {
     let exit = Exit {
         status,
         signal,
-        oom_killed: signal == Some(Signal::SIGKILL as i32) && oom_killed(),
+        // Read from the container's own cgroup namespace, which the supervisor of a booted
+        // container is not in; there, an OOM kill ends a service, not the container.
+        oom_killed: !boot && signal == Some(Signal::SIGKILL as i32) && oom_killed(),
+        boot,
         time_usec: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_micros() as u64)
