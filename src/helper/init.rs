@@ -1,38 +1,29 @@
-//! `berth-helper init`: build the container, then stay as its PID 1.
+//! `berth-helper init`: build the container and start it.
 //!
 //! The helper is already in the container's scope when berth releases it. It unshares the
-//! namespaces and forks the container's PID 1, reports that PID, and exits; PID 1 builds the
-//! root, starts the payload, reports "ready", and then reaps zombies and forwards signals until
-//! the payload ends, whose status it exits with.
+//! namespaces (from a child, where a user namespace must be mapped from outside or, in boot
+//! mode, the helper stays as the supervisor) and forks the container's PID 1, reports that
+//! PID, and leaves. PID 1 builds the root; then, in app mode, it starts the payload, reports
+//! "ready" and supervises it ([`super::app`]); in boot mode it becomes the container's own
+//! init ([`super::boot`]).
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use nix::sched::{unshare, CloneFlags};
-use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::SignalFd;
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 
-use super::{boot, confine, failed, payload, root, Reporter, StepError};
+use super::{app, boot, confine, failed, root, userns, Reporter, StepError};
 use crate::container::client::Event;
 use crate::container::plan::ContainerPlan;
 use crate::container::read_plan;
 use crate::container::Exit;
-
-/// Signals PID 1 passes on to the payload.
-const FORWARDED: [Signal; 6] = [
-    Signal::SIGTERM,
-    Signal::SIGINT,
-    Signal::SIGHUP,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-];
 
 pub fn run(plan_path: &Path) -> ExitCode {
     let mut reporter = Reporter::take();
@@ -227,7 +218,7 @@ fn in_user_namespace(
             let flags = namespace_flags(plan) | CloneFlags::CLONE_NEWUSER;
             let entered = unshare(flags)
                 .map_err(|e| StepError::new("namespaces", format!("cannot create namespaces: {e}")))
-                .and_then(|()| handshake(&mut child))
+                .and_then(|()| userns::handshake(&mut child))
                 .and_then(|()| super::become_root());
             let code = match entered {
                 // PID 1 is created by the unshare above; the namespaces are entered already.
@@ -241,7 +232,8 @@ fn in_user_namespace(
         }
         Ok(ForkResult::Parent { child: pid }) => {
             drop(child);
-            let mapped = wait_for_byte(&mut parent).and_then(|()| write_id_maps(pid, base));
+            let mapped =
+                userns::wait_for_byte(&mut parent).and_then(|()| userns::write_id_maps(pid, base));
             match mapped {
                 Ok(()) => {
                     let _ = parent.write_all(b"m");
@@ -264,40 +256,6 @@ fn in_user_namespace(
             ExitCode::FAILURE
         }
     }
-}
-
-/// The child's side: says the namespaces exist, waits until its IDs are mapped.
-fn handshake(stream: &mut UnixStream) -> Result<(), StepError> {
-    stream
-        .write_all(b"u")
-        .map_err(|e| StepError::new("user namespace", format!("cannot talk to the helper: {e}")))?;
-    wait_for_byte(stream)
-}
-
-fn wait_for_byte(stream: &mut UnixStream) -> Result<(), StepError> {
-    let mut byte = [0u8; 1];
-    match stream.read(&mut byte) {
-        Ok(1) => Ok(()),
-        Ok(_) => Err(StepError::new(
-            "user namespace",
-            "the other side of the helper ended",
-        )),
-        Err(e) => Err(StepError::new(
-            "user namespace",
-            format!("cannot talk to the helper: {e}"),
-        )),
-    }
-}
-
-/// Maps IDs 0-65535 inside to `base`.. on the host, for users and groups.
-fn write_id_maps(pid: Pid, base: u32) -> Result<(), StepError> {
-    let line = format!("0 {base} {}\n", crate::security::userns::RANGE_SIZE);
-    for map in ["uid_map", "gid_map"] {
-        let path = format!("/proc/{pid}/{map}");
-        fs::write(&path, &line)
-            .map_err(|e| failed("user namespace", "write", Path::new(&path), e))?;
-    }
-    Ok(())
 }
 
 /// The container's PID 1; returns its exit code.
@@ -331,9 +289,9 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
         };
         // PID 1 must not hold berth's terminal or pipes open for the container's lifetime: its
         // own output goes to the journal too.
-        payload_stdio(&output)?;
+        app::payload_stdio(&output)?;
         build(plan, host)?;
-        let payload = start_payload(plan, &output)?;
+        let payload = app::start_payload(plan, &output)?;
         // What PID 1 itself keeps from here on: waiting, reaping, passing signals on.
         confine::confine_init(&plan.payload.confinement)?;
         Ok((output, payload))
@@ -351,7 +309,7 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
         return 1;
     }
     drop(reporter);
-    let status = supervise(payload);
+    let status = app::supervise(payload);
     record_exit(&host.exit_file, plan.boot, status);
     status.0
 }
@@ -371,103 +329,6 @@ fn build(plan: &ContainerPlan, host: &HostSide) -> Result<(), StepError> {
             format!("cannot set host name {}: {e}", plan.hostname),
         )
     })
-}
-
-/// Forks and executes the payload with its output on the journal stream. Signals are blocked
-/// in PID 1 (they are read from a signalfd) and unblocked in the payload.
-fn start_payload(plan: &ContainerPlan, output: &OwnedFd) -> Result<Pid, StepError> {
-    let mut blocked = SigSet::empty();
-    for s in FORWARDED {
-        blocked.add(s);
-    }
-    blocked.add(Signal::SIGCHLD);
-    blocked
-        .thread_block()
-        .map_err(|e| StepError::new("signals", e.to_string()))?;
-    // The payload reports an exec failure on this pipe; a successful exec closes it.
-    let (exec_read, exec_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| StepError::new("exec", e.to_string()))?;
-    // SAFETY: PID 1 of the container is single-threaded; the child only sets up and execs.
-    match unsafe { fork() }.map_err(|e| StepError::new("fork", e.to_string()))? {
-        ForkResult::Child => {
-            drop(exec_read);
-            let _ = nix::sys::signal::sigprocmask(
-                SigmaskHow::SIG_SETMASK,
-                Some(&SigSet::empty()),
-                None,
-            );
-            let e = match payload_stdio(output)
-                .and_then(|()| payload::exec(&plan.payload, &plan.payload.argv))
-            {
-                Err(e) => e,
-                Ok(never) => match never {},
-            };
-            let _ = fs::File::from(exec_write)
-                .write_all(format!("{}\0{}", e.step, e.message).as_bytes());
-            std::process::exit(127);
-        }
-        ForkResult::Parent { child } => {
-            drop(exec_write);
-            let mut report = String::new();
-            let _ = fs::File::from(exec_read).read_to_string(&mut report);
-            if report.is_empty() {
-                return Ok(child);
-            }
-            let _ = waitpid(child, None);
-            let (step, message) = report.split_once('\0').unwrap_or(("exec", report.as_str()));
-            let step = match step {
-                "user" => "user",
-                "working directory" => "working directory",
-                "no_new_privs" => "no_new_privs",
-                "stdio" => "stdio",
-                _ => "exec",
-            };
-            Err(StepError::new(step, message.to_owned()))
-        }
-    }
-}
-
-fn payload_stdio(output: &OwnedFd) -> Result<(), StepError> {
-    let null = fs::File::open("/dev/null")
-        .map_err(|e| failed("stdio", "open", Path::new("/dev/null"), e))?;
-    let stdio = |r: nix::Result<()>| r.map_err(|e| StepError::new("stdio", e.to_string()));
-    stdio(nix::unistd::dup2_stdin(&null))?;
-    stdio(nix::unistd::dup2_stdout(output))?;
-    stdio(nix::unistd::dup2_stderr(output))
-}
-
-/// Reaps every child, forwards signals to the payload, and returns when the payload has ended:
-/// (exit code or 128 + signal, the signal).
-fn supervise(payload: Pid) -> (i32, Option<i32>) {
-    let mut mask = SigSet::empty();
-    for s in FORWARDED {
-        mask.add(s);
-    }
-    mask.add(Signal::SIGCHLD);
-    let Ok(signals) = SignalFd::new(&mask) else {
-        return (1, None);
-    };
-    loop {
-        // Reap first: the payload may have ended before the signalfd existed.
-        loop {
-            match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) if pid == payload => return (code, None),
-                Ok(WaitStatus::Signaled(pid, sig, _)) if pid == payload => {
-                    return (128 + sig as i32, Some(sig as i32))
-                }
-                Ok(WaitStatus::StillAlive) | Err(_) => break,
-                Ok(_) => continue,
-            }
-        }
-        match signals.read_signal() {
-            Ok(Some(info)) if info.ssi_signo != Signal::SIGCHLD as u32 => {
-                if let Ok(sig) = Signal::try_from(info.ssi_signo as i32) {
-                    let _ = kill(payload, sig);
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 /// Writes how the payload ended where `berth status` finds it, into the file opened before

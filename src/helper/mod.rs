@@ -2,12 +2,14 @@
 //! commands in a running container (`enter`). Single-threaded, so that it may fork and enter
 //! namespaces freely. See [`crate::container::client`] for the protocol.
 
+mod app;
 mod boot;
 mod confine;
 mod enter;
 mod init;
 mod payload;
 mod root;
+mod userns;
 
 use std::fs::File;
 use std::io::{Read, Write};
