@@ -114,7 +114,7 @@ fn system_tests_and_selinux_in_a_cgroup_v2_selinux_enforcing_vm() {
         .arg(&system)
         .arg(&systemd)
         .env("BERTH_VM_SHARE", shares.join(" "))
-        .env("BERTH_VM_TIMEOUT", "1200")
+        .env("BERTH_VM_TIMEOUT", "1500")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {} run: {e}", vm.display()));
     let took = started.elapsed();
