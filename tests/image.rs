@@ -7,8 +7,7 @@
 mod common;
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -19,7 +18,7 @@ fn images_and_boot_mode_in_a_real_systemd() {
     if common::inside() {
         return;
     }
-    if let Err(why) = build_image() {
+    if let Err(why) = common::build_test_image() {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("the test image cannot be built: {why}");
         }
@@ -27,46 +26,6 @@ fn images_and_boot_mode_in_a_real_systemd() {
         return;
     }
     common::rerun_in_sandbox("the image and boot tests", &["--ignored"]);
-}
-
-/// A Debian 12 root with systemd and D-Bus, as a tarball, built once and kept.
-fn image_tarball() -> PathBuf {
-    common::target_dir().join("test-images/debian-bookworm.tar")
-}
-
-fn build_image() -> Result<(), String> {
-    let tarball = image_tarball();
-    if tarball.is_file() {
-        return Ok(());
-    }
-    if !nix::unistd::Uid::effective().is_root() {
-        return Err("building the image needs root".into());
-    }
-    fs::create_dir_all(tarball.parent().unwrap()).map_err(|e| e.to_string())?;
-    let partial = tarball.with_extension("tar.partial");
-    let started = Instant::now();
-    let out = Command::new("mmdebstrap")
-        .args([
-            "--variant=minbase",
-            "--include=systemd,systemd-sysv,dbus",
-            "--mode=root",
-            "--format=tar",
-        ])
-        .args(["bookworm"])
-        .arg(&partial)
-        .arg("http://deb.debian.org/debian")
-        .output()
-        .map_err(|e| format!("cannot run mmdebstrap (scripts/deps test installs it): {e}"))?;
-    if !out.status.success() {
-        let _ = fs::remove_file(&partial);
-        return Err(format!(
-            "mmdebstrap failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    fs::rename(&partial, &tarball).map_err(|e| e.to_string())?;
-    eprintln!("built {} in {:?}", tarball.display(), started.elapsed());
-    Ok(())
 }
 
 fn exec(name: &str, script: &str) -> (i32, String) {
@@ -84,7 +43,12 @@ fn exec(name: &str, script: &str) -> (i32, String) {
 /// Imports the test image as `image`, unless it is there.
 fn import_once(image: &str) {
     if !Path::new("/var/lib/berth/images").join(image).is_dir() {
-        berth_ok(&["image", "import", image_tarball().to_str().unwrap(), image]);
+        berth_ok(&[
+            "image",
+            "import",
+            common::test_image_tarball().to_str().unwrap(),
+            image,
+        ]);
     }
 }
 

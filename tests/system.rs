@@ -12,6 +12,9 @@ use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use berth::systemd::cgroup_version;
+use berth::unit::CgroupVersion;
+
 mod common;
 
 #[test]
@@ -151,29 +154,44 @@ fn start_confines_limits_and_shows_everywhere() {
     ok(&["start", "sysweb"]);
     let pid = leader("sysweb");
 
-    // The scope in the slice chain, with the limits in the (v1) cgroup files.
+    // The scope in the slice chain, with the limits in the cgroup files: in the unified
+    // hierarchy on cgroup v2, in each controller's hierarchy on v1.
     let cgroup = read_trim(&format!("/proc/{pid}/cgroup"));
     let scope = "/berth.slice/berth-systest.slice/berth-sysweb.scope";
-    assert!(cgroup.contains(&format!(":memory:{scope}")), "{cgroup}");
-    // Where the host mounts each v1 controller: alone ("cpu") or joined ("cpu,cpuacct").
-    let cg = |ctl: &str, file: &str| {
-        let line = cgroup
-            .lines()
-            .find(|l| {
-                l.split(':')
-                    .nth(1)
-                    .is_some_and(|c| c.split(',').any(|c| c == ctl))
-            })
-            .unwrap_or_else(|| panic!("no {ctl} controller in {cgroup}"));
-        let hierarchy = line.split(':').nth(1).unwrap();
-        read_trim(&format!("/sys/fs/cgroup/{hierarchy}{scope}/{file}"))
-    };
-    assert_eq!(
-        cg("memory", "memory.limit_in_bytes"),
-        (64u64 << 20).to_string()
-    );
-    assert_eq!(cg("pids", "pids.max"), "32");
-    assert_eq!(cg("cpu", "cpu.cfs_quota_us"), "50000");
+    match cgroup_version().expect("the cgroup version") {
+        CgroupVersion::V2 => {
+            assert!(
+                cgroup.lines().any(|l| l == format!("0::{scope}")),
+                "{cgroup}"
+            );
+            let cg = |file: &str| read_trim(&format!("/sys/fs/cgroup{scope}/{file}"));
+            assert_eq!(cg("memory.max"), (64u64 << 20).to_string());
+            assert_eq!(cg("pids.max"), "32");
+            assert_eq!(cg("cpu.max"), "50000 100000");
+        }
+        CgroupVersion::V1 => {
+            assert!(cgroup.contains(&format!(":memory:{scope}")), "{cgroup}");
+            // Where the host mounts each v1 controller: alone ("cpu") or joined ("cpu,cpuacct").
+            let cg = |ctl: &str, file: &str| {
+                let line = cgroup
+                    .lines()
+                    .find(|l| {
+                        l.split(':')
+                            .nth(1)
+                            .is_some_and(|c| c.split(',').any(|c| c == ctl))
+                    })
+                    .unwrap_or_else(|| panic!("no {ctl} controller in {cgroup}"));
+                let hierarchy = line.split(':').nth(1).unwrap();
+                read_trim(&format!("/sys/fs/cgroup/{hierarchy}{scope}/{file}"))
+            };
+            assert_eq!(
+                cg("memory", "memory.limit_in_bytes"),
+                (64u64 << 20).to_string()
+            );
+            assert_eq!(cg("pids", "pids.max"), "32");
+            assert_eq!(cg("cpu", "cpu.cfs_quota_us"), "50000");
+        }
+    }
 
     // Every namespace differs from the host's.
     for ns in ["mnt", "uts", "ipc", "pid", "cgroup"] {

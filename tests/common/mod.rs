@@ -203,3 +203,45 @@ pub fn sh(cmd: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+// ---------------------------------------------------------------- the image tests' image
+
+/// A Debian 12 root with systemd and D-Bus, as a tarball, built once and kept.
+pub fn test_image_tarball() -> PathBuf {
+    target_dir().join("test-images/debian-bookworm.tar")
+}
+
+pub fn build_test_image() -> Result<(), String> {
+    let tarball = test_image_tarball();
+    if tarball.is_file() {
+        return Ok(());
+    }
+    if !nix::unistd::Uid::effective().is_root() {
+        return Err("building the image needs root".into());
+    }
+    fs::create_dir_all(tarball.parent().unwrap()).map_err(|e| e.to_string())?;
+    let partial = tarball.with_extension("tar.partial");
+    let started = Instant::now();
+    let out = Command::new("mmdebstrap")
+        .args([
+            "--variant=minbase",
+            "--include=systemd,systemd-sysv,dbus",
+            "--mode=root",
+            "--format=tar",
+        ])
+        .args(["bookworm"])
+        .arg(&partial)
+        .arg("http://deb.debian.org/debian")
+        .output()
+        .map_err(|e| format!("cannot run mmdebstrap (scripts/deps test installs it): {e}"))?;
+    if !out.status.success() {
+        let _ = fs::remove_file(&partial);
+        return Err(format!(
+            "mmdebstrap failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    fs::rename(&partial, &tarball).map_err(|e| e.to_string())?;
+    eprintln!("built {} in {:?}", tarball.display(), started.elapsed());
+    Ok(())
+}
