@@ -260,7 +260,18 @@ impl HeldHelper {
     pub fn run(mut self) -> Result<i32, HelperError> {
         self.go()?;
         drop(self.status.take());
-        let status = self.child.wait()?;
+        // ^C on the caller's terminal reaches the whole process group: the helper passes it to
+        // the command, and berth waits for the command's status rather than dying first.
+        let ignored = [libc::SIGINT, libc::SIGQUIT].map(|sig| {
+            // SAFETY: setting a signal's disposition; the old one is put back below.
+            (sig, unsafe { libc::signal(sig, libc::SIG_IGN) })
+        });
+        let status = self.child.wait();
+        for (sig, old) in ignored {
+            // SAFETY: restores the disposition saved above.
+            unsafe { libc::signal(sig, old) };
+        }
+        let status = status?;
         use std::os::unix::process::ExitStatusExt;
         Ok(status
             .code()

@@ -7,10 +7,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use nix::sched::{setns, CloneFlags};
-use nix::sys::wait::{waitpid, WaitStatus};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::{fork, ForkResult};
 
-use super::{payload, Reporter, StepError};
+use super::{payload, relay, Reporter, StepError};
 use crate::container::read_plan;
 
 /// The container's namespaces: its user namespace first, which then owns all the others, and
@@ -64,11 +64,15 @@ fn enter(plan_path: &Path, leader: u32, argv: &[String]) -> Result<u8, StepError
             super::become_root()?;
         }
     }
+    let streams = relay::open()?;
     // Entering a PID namespace takes effect for children only.
     // SAFETY: the helper is single-threaded; the child only sets up and execs.
     match unsafe { fork() }.map_err(|e| StepError::new("fork", e.to_string()))? {
         ForkResult::Child => {
-            let e = match payload::exec(&plan.payload, argv) {
+            let e = match streams
+                .attach()
+                .and_then(|()| payload::exec(&plan.payload, argv))
+            {
                 Err(e) => e,
                 Ok(never) => match never {},
             };
@@ -79,13 +83,10 @@ fn enter(plan_path: &Path, leader: u32, argv: &[String]) -> Result<u8, StepError
                 CANNOT_ENTER as i32
             });
         }
-        ForkResult::Parent { child } => loop {
-            match waitpid(child, None) {
-                Ok(WaitStatus::Exited(_, code)) => return Ok(code as u8),
-                Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as u8),
-                Ok(_) => continue,
-                Err(e) => return Err(StepError::new("wait", e.to_string())),
-            }
+        ForkResult::Parent { child } => match streams.relay(child)? {
+            WaitStatus::Signaled(_, sig, _) => Ok(128 + sig as u8),
+            WaitStatus::Exited(_, code) => Ok(code as u8),
+            _ => Ok(CANNOT_ENTER),
         },
     }
 }

@@ -8,6 +8,7 @@ mod confine;
 mod enter;
 mod init;
 mod payload;
+mod relay;
 mod root;
 mod userns;
 
