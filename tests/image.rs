@@ -155,13 +155,14 @@ fn boot(name: &str) -> String {
     let pid = leader(name);
     // `systemctl -M` needs the container's bus, which comes up a little after its init.
     let socket = format!("/proc/{pid}/root/run/dbus/system_bus_socket");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // Generous: under the VM tier's emulation a boot takes tens of seconds.
+    let deadline = Instant::now() + Duration::from_secs(300);
     while !Path::new(&socket).exists() {
         assert!(Instant::now() < deadline, "{name}'s D-Bus did not come up");
         sleep(Duration::from_millis(50));
     }
     let state = sh(&format!(
-        "timeout 120 systemctl -M {name} is-system-running --wait"
+        "timeout 300 systemctl -M {name} is-system-running --wait"
     ));
     let failed = sh(&format!(
         "systemctl -M {name} --failed --no-pager --no-legend"

@@ -170,6 +170,18 @@ pub fn fill_defaults(settings: &mut Settings, name: &Name) {
                 KeyPath::of(&["security", "no_new_privileges"]),
                 Value::Bool(!boot),
             ),
+            // container-selinux's domain for an init system and its services.
+            (
+                KeyPath::of(&["security", "selinux_type"]),
+                Value::Str(
+                    if boot {
+                        "container_init_t"
+                    } else {
+                        "container_t"
+                    }
+                    .into(),
+                ),
+            ),
         ];
         if boot {
             out.push((

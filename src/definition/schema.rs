@@ -249,7 +249,7 @@ static SECURITY: &[Key] = &[
     key(
         "selinux_type",
         Kind::Scalar(Scalar::SelinuxType),
-        Literal("\"container_t\""),
+        Computed("\"container_t\"; \"container_init_t\" in boot mode"),
         "the SELinux type of the container's processes",
     ),
     key(
