@@ -135,7 +135,9 @@ impl Store {
         }
         let partial = self.partial_path(name);
         fs::create_dir(&partial).map_err(io_err("create", &partial))?;
-        let result = unpack(tarball, &partial, &lock).and_then(|()| check_root(tarball, &partial));
+        let result = unpack(tarball, &partial, &lock)
+            .and_then(|()| check_root(tarball, &partial))
+            .and_then(|()| label_for_containers(&partial));
         if let Err(e) = result {
             let _ = fs::remove_dir_all(&partial);
             return Err(e);
@@ -276,6 +278,21 @@ fn unpack(tarball: &Path, into: &Path, lock: &StoreLock) -> Result<(), ImageErro
                 .join("; "),
         })
     }
+}
+
+/// The label of an image where SELinux is on: any container's level dominates s0, so every
+/// container may read it (and none write it: its writes go to its own layer).
+pub const IMAGE_LABEL: &str = "system_u:object_r:container_file_t:s0";
+
+fn label_for_containers(tree: &Path) -> Result<(), ImageError> {
+    if !crate::security::selinux::HostSelinux::probe().is_enabled() {
+        return Ok(());
+    }
+    crate::security::selinux::relabel_tree(tree, IMAGE_LABEL).map_err(|e| ImageError::Io {
+        op: "label",
+        path: tree.to_owned(),
+        source: io::Error::other(e),
+    })
 }
 
 /// A root tree has /usr and /etc at its top (merged-/usr or not).

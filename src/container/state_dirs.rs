@@ -113,7 +113,7 @@ pub fn prepare_state_dirs(
         source: io::Error::other(e),
     })?;
     if let Some(labels) = &grants.labels {
-        for sub in ["etc", "var"] {
+        for sub in ["etc", "var", "upper", "work"] {
             let path = dir.join(sub);
             if path.exists() {
                 selinux::relabel_tree(&path, &labels.file).map_err(|e| StateDirError {

@@ -92,7 +92,13 @@ impl Reporter {
     pub fn take() -> Reporter {
         // SAFETY: berth's client dup2()s the write end of the status pipe onto fd 4 before exec;
         // it is taken once, here, and owned by the Reporter from then on.
-        Reporter(unsafe { File::from_raw_fd(4) })
+        let file = unsafe { File::from_raw_fd(4) };
+        // Never into the container: a payload must not be able to write berth's events.
+        let _ = nix::fcntl::fcntl(
+            &file,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
+        Reporter(file)
     }
 
     pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {

@@ -328,13 +328,17 @@ impl<'a> Builder<'a> {
         let ro = MsFlags::MS_RDONLY | rw;
         let hierarchies = mountinfo::cgroup_hierarchies(&read_mountinfo("cgroups")?);
         if hierarchies.iter().any(|h| h.relative.is_empty()) {
-            return self.mount_new(
-                "cgroups",
-                "cgroup2",
-                &base,
-                if writable { rw } else { ro },
-                None,
-            );
+            let flags = if writable { rw } else { ro };
+            return match self.mount_new("cgroups", "cgroup2", &base, flags, None) {
+                // The host's /sys was bound (a user namespace, see sysfs()), and with it the
+                // host's cgroup2 here: the kernel does not mount a file system over its own
+                // root. A tmpfs between them will do.
+                Err(_) if self.in_user_namespace() => {
+                    self.tmpfs("cgroups", &base, rw, "mode=0755")?;
+                    self.mount_new("cgroups", "cgroup2", &base, flags, None)
+                }
+                other => other,
+            };
         }
         self.tmpfs(
             "cgroups",

@@ -108,8 +108,8 @@ fn set_label(path: &Path, label: &CString) -> Result<(), SelinuxError> {
         })
 }
 
-/// Labels everything under `root` with `label`, unless `root` already has it: the top is
-/// labelled last, so an interrupted relabel is done again in full next time.
+/// Labels `root` and, for a directory, everything under it with `label`, unless `root` already
+/// has it: the top is labelled last, so an interrupted relabel is done again in full next time.
 pub fn relabel_tree(root: &Path, label: &str) -> Result<(), SelinuxError> {
     if label_of(root)?.as_deref() == Some(label) {
         return Ok(());
@@ -117,7 +117,9 @@ pub fn relabel_tree(root: &Path, label: &str) -> Result<(), SelinuxError> {
     let c = CString::new(label).map_err(|_| SelinuxError::NotInPolicy {
         label: label.to_owned(),
     })?;
-    relabel_children(root, &c)?;
+    if fs::symlink_metadata(root).is_ok_and(|m| m.is_dir()) {
+        relabel_children(root, &c)?;
+    }
     set_label(root, &c)
 }
 
