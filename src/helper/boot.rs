@@ -35,19 +35,13 @@ pub struct Console {
     pub path: PathBuf,
 }
 
-/// The terminal, labelled for the container (`file_label`) where SELinux is on: the container's
-/// init and getty use it.
-pub fn open_console(file_label: Option<&str>) -> Result<Console, StepError> {
+pub fn open_console() -> Result<Console, StepError> {
     let pty = nix::pty::openpty(None, None)
         .map_err(|e| StepError::new("console", format!("cannot open a terminal: {e}")))?;
     let path = nix::unistd::ttyname(&pty.slave)
         .map_err(|e| StepError::new("console", format!("cannot name the terminal: {e}")))?;
     for fd in [&pty.master, &pty.slave] {
         fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
-            .map_err(|e| StepError::new("console", e.to_string()))?;
-    }
-    if let Some(label) = file_label {
-        crate::security::selinux::relabel_tree(&path, label)
             .map_err(|e| StepError::new("console", e.to_string()))?;
     }
     Ok(Console {

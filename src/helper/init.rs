@@ -122,7 +122,7 @@ fn start_init(
 /// Boot mode: this process stays, as the container's supervisor (see [`boot`]); a child makes
 /// the namespaces and PID 1, which this process inherits as a subreaper when the child is done.
 fn supervise_boot(plan: &ContainerPlan, mut host: HostSide, mut reporter: Reporter) -> ExitCode {
-    let console = match prepare_boot(plan.file_label.as_deref()) {
+    let console = match prepare_boot() {
         Ok(c) => c,
         Err(e) => {
             reporter.error(&e);
@@ -164,7 +164,7 @@ fn supervise_boot(plan: &ContainerPlan, mut host: HostSide, mut reporter: Report
     ExitCode::from(u8::try_from(status.0).unwrap_or(1))
 }
 
-fn prepare_boot(file_label: Option<&str>) -> Result<boot::Console, StepError> {
+fn prepare_boot() -> Result<boot::Console, StepError> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and affects only this process.
     if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
         return Err(StepError::new(
@@ -175,7 +175,7 @@ fn prepare_boot(file_label: Option<&str>) -> Result<boot::Console, StepError> {
             ),
         ));
     }
-    boot::open_console(file_label)
+    boot::open_console()
 }
 
 /// The supervisor lives as long as the container: it must not keep berth's terminal or pipes.
