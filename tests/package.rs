@@ -164,8 +164,10 @@ fn ok(cmd: &str) -> String {
 #[ignore = "runs inside the systemd sandbox"]
 fn inside_the_installed_deb_runs_a_container() {
     common::assert_systemd_is_pid1();
-    // Only the installed programs: no berth-helper from the build next to them.
+    // Only the installed programs: no berth-helper from the build, and no berth that
+    // scripts/install put in /usr/local on the host (the sandbox's root is the host's).
     std::env::remove_var("BERTH_HELPER");
+    std::env::set_var("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
     ok(&format!("dpkg -i {}", deb_path().display()));
     for path in INSTALLED {
         assert!(Path::new(path).exists(), "{path} is not installed");
