@@ -30,10 +30,7 @@ fn the_committed_page_is_up_to_date() {
             .lines()
             .zip(rendered.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(
-                || committed.lines().count().min(rendered.lines().count()),
-                |i| i,
-            );
+            .unwrap_or_else(|| committed.lines().count().min(rendered.lines().count()));
         panic!(
             "man/berth.1 is not what src/cli/ renders (first difference at line {}): run \
              `cargo xtask man` and commit the result",

@@ -70,7 +70,10 @@ fn package(verb: &str) -> String {
         .output()
         .expect("scripts/package runs");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    eprintln!("$ scripts/package {verb} ({:?})\n{stderr}", started.elapsed());
+    eprintln!(
+        "$ scripts/package {verb} ({:?})\n{stderr}",
+        started.elapsed()
+    );
     assert!(out.status.success(), "scripts/package {verb} failed");
     stderr
 }
@@ -127,7 +130,10 @@ fn deb_builds_installs_and_runs_a_container() {
     assert!(report.contains("lintian: 0 errors"), "{report}");
     let deb = deb_path();
     let files = listing(Command::new("dpkg-deb").arg("--contents").arg(&deb));
-    for path in INSTALLED.iter().chain(&["/usr/share/zsh/vendor-completions/_berth"]) {
+    for path in INSTALLED
+        .iter()
+        .chain(&["/usr/share/zsh/vendor-completions/_berth"])
+    {
         assert!(
             files.contains(&format!(" .{path}")),
             "{} lacks {path}:\n{files}",
@@ -136,7 +142,11 @@ fn deb_builds_installs_and_runs_a_container() {
     }
     common::rerun_in_sandbox(
         "the .deb installed in a real systemd",
-        &["--ignored", "--exact", "inside_the_installed_deb_runs_a_container"],
+        &[
+            "--ignored",
+            "--exact",
+            "inside_the_installed_deb_runs_a_container",
+        ],
     );
 }
 
@@ -185,7 +195,10 @@ fn inside_the_installed_deb_runs_a_container() {
     .unwrap();
     ok("/usr/bin/berth check pkgweb");
     ok("/usr/bin/berth start pkgweb");
-    assert_eq!(ok("systemctl is-active berth-pkgweb.scope").trim(), "active");
+    assert_eq!(
+        ok("systemctl is-active berth-pkgweb.scope").trim(),
+        "active"
+    );
     let status = ok("/usr/bin/berth status pkgweb");
     assert!(status.contains("State: running"), "{status}");
     // The container's PID 1 is the installed helper.

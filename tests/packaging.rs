@@ -75,9 +75,11 @@ fn one_version_everywhere() {
 #[test]
 fn the_spec_lists_what_units_holds() {
     let units = files("units", |n| {
-        [".service", ".socket", ".path", ".timer", ".target", ".slice"]
-            .iter()
-            .any(|s| n.ends_with(s))
+        [
+            ".service", ".socket", ".path", ".timer", ".target", ".slice",
+        ]
+        .iter()
+        .any(|s| n.ends_with(s))
     });
     let generators = files("units", |n| n.ends_with("-generator"));
     assert_eq!(
