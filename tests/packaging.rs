@@ -125,7 +125,6 @@ fn the_spec_bundles_the_locked_crates() {
                 "--target",
                 target,
                 "--locked",
-                "--offline",
                 "--package",
                 "berth",
                 "-f",
