@@ -40,6 +40,22 @@ fn the_committed_page_is_up_to_date() {
 }
 
 #[test]
+fn the_committed_json_schema_is_up_to_date() {
+    let committed = std::fs::read_to_string(root().join("man/berth.schema.json"))
+        .expect("man/berth.schema.json");
+    assert!(
+        committed == json::json_schema_text(),
+        "man/berth.schema.json is not what src/cli/json.rs describes: run `cargo xtask man` \
+         and commit the result"
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&committed).expect("JSON");
+    assert_eq!(
+        parsed["$defs"].as_object().unwrap().len(),
+        json::OUTPUTS.len()
+    );
+}
+
+#[test]
 fn every_verb_and_option_is_on_the_page() {
     let page = manpage::render().replace("\\-", "-");
     let commands = page

@@ -552,7 +552,7 @@ fn json_section(roff: &mut Roff) {
     roff.text([
         roman("The same schema as a JSON Schema document (draft 2020-12) is installed as "),
         italic(SCHEMA_PATH),
-        roman("."),
+        roman(" (man/berth.schema.json in berth's sources)."),
     ]);
     for output in OUTPUTS {
         roff.control("SS", [format!("berth {} --json", output.verb).as_str()]);

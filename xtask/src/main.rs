@@ -2,7 +2,8 @@
 //! build time (the packages run it; nothing here is installed).
 //!
 //! ```text
-//! cargo xtask man [DIR]      berth(1) to DIR/berth.1 (default: man/, the committed copy)
+//! cargo xtask man [DIR]      berth(1) and the JSON Schema of --json to DIR/berth.1 and
+//!                            DIR/berth.schema.json (default: man/, the committed copies)
 //! cargo xtask generated DIR  everything the packages install, under DIR:
 //!                              berth.1, berth.bash, _berth (zsh), berth.fish,
 //!                              berth.schema.json
@@ -24,6 +25,11 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn man(dir: &Path) -> Result<(), String> {
+    write(&dir.join("berth.1"), &manpage::render())?;
+    write(&dir.join("berth.schema.json"), &json::json_schema_text())
+}
+
 /// The file names under `generated DIR`.
 fn generated(dir: &Path) -> Result<(), String> {
     write(&dir.join("berth.1"), &manpage::render())?;
@@ -43,10 +49,8 @@ fn run(args: &[String]) -> Result<(), String> {
         .expect("xtask/ is inside the checkout")
         .to_owned();
     match args {
-        [verb] if verb == "man" => write(&manifest.join("man/berth.1"), &manpage::render()),
-        [verb, dir] if verb == "man" => {
-            write(&PathBuf::from(dir).join("berth.1"), &manpage::render())
-        }
+        [verb] if verb == "man" => man(&manifest.join("man")),
+        [verb, dir] if verb == "man" => man(&PathBuf::from(dir)),
         [verb, dir] if verb == "generated" => generated(Path::new(dir)),
         _ => Err("usage: cargo xtask man [DIR] | cargo xtask generated DIR".into()),
     }
