@@ -326,6 +326,9 @@ pub const OUTPUTS: &[Output] = &[
     },
 ];
 
+// Every verb with --json has its entry above: tests/manpage.rs fails for one without (the
+// apply branch's `berth apply --json` gets its entry here at the merge).
+
 /// The `--json` output of `verb`, if it has one.
 pub fn output(verb: &str) -> Option<&'static Output> {
     OUTPUTS.iter().find(|o| o.verb == verb)

@@ -166,6 +166,9 @@ pub const EXIT_STATUS: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
+// Every verb has its entry above: tests/manpage.rs fails for one without (the apply
+// branch's apply, enable and disable get theirs here at the merge).
+
 /// The exit statuses of `verb`.
 pub fn exit_status(verb: &str) -> Option<&'static [(&'static str, &'static str)]> {
     EXIT_STATUS
