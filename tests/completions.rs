@@ -22,12 +22,22 @@ fn valid_path() -> String {
         .join(":")
 }
 
-/// The script for `shell`, written where the shell can read it.
+/// The script for `shell`, written where the shell can read it. Tests run at once: each
+/// writes a file of its own and renames it into place, so no shell reads one half written.
 fn script_file(shell: Shell) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("completions");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(shell.file_name());
-    std::fs::write(&path, script(shell)).unwrap();
+    let tmp = dir.join(format!(
+        ".{}.{}.{}",
+        shell.file_name(),
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&tmp, script(shell)).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
     path
 }
 
