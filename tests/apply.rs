@@ -201,6 +201,11 @@ fn apply_json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
     all.extend_from_slice(args);
     let out = berth(&all);
     let json = serde_json::from_slice(&out.stdout).expect("apply --json prints JSON");
+    // Every apply --json of these tests is also held to berth(1), JSON OUTPUT.
+    let shape = berth::cli::json::output("apply").unwrap().shape;
+    if let Err(e) = berth::cli::json::validate(&json, &shape, &[]) {
+        panic!("berth {all:?} is not as documented: {e}\n{json:#}");
+    }
     (out.status.code(), json)
 }
 

@@ -341,3 +341,59 @@ fn the_man_page_examples_are_valid() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The `--json` output as berth(1), JSON OUTPUT, documents it (src/cli/json.rs): every key,
+/// of its type, and no other.
+fn assert_documented(verb: &str, out: &Output, options: &[&str]) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("berth {verb} --json printed no JSON ({e}): {}", stdout(out)));
+    let shape = berth::cli::json::output(verb)
+        .expect("a documented output")
+        .shape;
+    if let Err(e) = berth::cli::json::validate(&v, &shape, options) {
+        panic!("berth {verb} --json is not as documented: {e}\n{v:#}");
+    }
+    v
+}
+
+#[test]
+fn check_json_is_as_documented() {
+    let dir = fixtures("invalid").display().to_string();
+    let o = berth(&["--containers-path", &dir, "check", "--json"]);
+    let v = assert_documented("check", &o, &[]);
+    assert_eq!(v["containers"].as_array().unwrap().len(), 2);
+    let o = berth(&["--containers-path", &valid_path(), "check", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v = assert_documented("check", &o, &[]);
+    assert_eq!(v["valid"], true);
+    let db = v["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "db")
+        .expect("the masked db is listed");
+    assert_eq!(db["notes"].as_array().unwrap().len(), 1, "{db}");
+    // A file checked by path, with a problem that has no position.
+    let o = berth(&["check", "--json", "tests/fixtures/valid/usr/web.toml"]);
+    assert_documented("check", &o, &[]);
+}
+
+#[test]
+fn show_json_is_as_documented() {
+    let o = berth(&["--containers-path", &valid_path(), "show", "--json", "web"]);
+    let v = assert_documented("show", &o, &[]);
+    assert!(v.get("origins").is_none());
+    let o = berth(&[
+        "--containers-path",
+        &valid_path(),
+        "show",
+        "--json",
+        "--origin",
+        "web",
+    ]);
+    assert_documented("show", &o, &["--origin"]);
+    // Failing, it prints nothing on stdout.
+    let o = berth(&["--containers-path", &valid_path(), "show", "--json", "db"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+}

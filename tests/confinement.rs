@@ -279,8 +279,10 @@ fn user_namespaces_give_each_container_its_own_ids() {
     assert!(a >= 0x80000 && b >= 0x80000);
     assert_eq!(
         status_json("userns-a")["user_namespace"],
-        format!("{a}-{} (0-65535 inside)", a + 65535)
+        serde_json::json!({ "host_first": a, "count": 65536 })
     );
+    assert!(berth_ok(&["status", "userns-a"])
+        .contains(&format!("User IDs: {a}-{} (0-65535 inside)", a + 65535)));
 
     // The container's root is not the host's; its files are its own, the host's /usr is not.
     let payload = first_child(leader("userns-a"));

@@ -427,3 +427,72 @@ fn a_killed_start_is_cleaned_up_by_the_next_command() {
         let _ = fs::remove_dir_all("/var/lib/berth/crashy");
     }
 }
+
+/// `list --json` and `status --json` as berth(1), JSON OUTPUT, documents them, for a container
+/// that is stopped, running, and running without its definition.
+#[test]
+#[ignore = "runs inside the systemd sandbox"]
+fn list_and_status_json_are_as_documented() {
+    use berth::cli::json::{output, validate};
+    let documented = |verb: &str, args: &[&str]| -> serde_json::Value {
+        let out = berth(args);
+        assert!(out.status.success(), "berth {args:?} failed");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        if let Err(e) = validate(&v, &output(verb).unwrap().shape, &[]) {
+            panic!("berth {args:?} is not as documented: {e}\n{v:#}");
+        }
+        v
+    };
+    let row = |list: &serde_json::Value, name: &str| -> serde_json::Value {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is not listed: {list:#}"))
+            .clone()
+    };
+    define("jsonweb", LIMITED);
+    let stopped = documented("status", &["status", "--json", "jsonweb"]);
+    assert_eq!(stopped["state"], "stopped");
+    assert!(stopped["leader"].is_null() && stopped["since_usec"].is_null());
+    let r = row(&documented("list", &["list", "--json"]), "jsonweb");
+    assert_eq!(r["state"], "stopped");
+    assert_eq!(r["group"], "systest");
+    assert_eq!(r["autostart"], false);
+
+    ok(&["start", "jsonweb"]);
+    let running = documented("status", &["status", "--json", "jsonweb"]);
+    assert_eq!(running["state"], "running");
+    assert_eq!(running["memory_limit"], 64u64 << 20);
+    assert!(running["since_usec"].as_u64().unwrap() > 0);
+    let leader = running["leader"].as_u64().expect("a leader");
+    assert!(running["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["pid"] == leader));
+    let r = row(&documented("list", &["list", "--json"]), "jsonweb");
+    assert_eq!(r["state"], "running");
+    assert_eq!(r["leader"], leader);
+    assert!(r["tasks_current"].as_u64().unwrap() >= 2, "{r}");
+
+    // Its definition gone, it is still listed and shown.
+    fs::rename(
+        "/etc/berth/containers/jsonweb.toml",
+        "/etc/berth/containers/jsonweb.toml.away",
+    )
+    .unwrap();
+    let r = row(&documented("list", &["list", "--json"]), "jsonweb");
+    assert_eq!(r["state"], "running+orphan");
+    assert!(r["group"].is_null() && r["autostart"].is_null());
+    let orphan = documented("status", &["status", "--json", "jsonweb"]);
+    assert_eq!(orphan["definition_valid"], false);
+    fs::rename(
+        "/etc/berth/containers/jsonweb.toml.away",
+        "/etc/berth/containers/jsonweb.toml",
+    )
+    .unwrap();
+    ok(&["stop", "jsonweb"]);
+    let r = documented("status", &["status", "--json", "jsonweb"]);
+    assert_eq!(r["state"], "stopped");
+}

@@ -53,19 +53,18 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn to_json(&self) -> serde_json::Value {
-        let mut v = serde_json::json!({
+        let (message, error) = match &self.result {
+            Ok(m) => (Some(m), None),
+            Err(e) => (None, Some(e)),
+        };
+        serde_json::json!({
             "name": self.name.as_str(),
             "action": self.action,
             "ok": self.result.is_ok(),
-        });
-        match &self.result {
-            Ok(m) => v["message"] = m.clone().into(),
-            Err(e) => v["error"] = e.clone().into(),
-        }
-        if !self.warnings.is_empty() {
-            v["warnings"] = self.warnings.clone().into();
-        }
-        v
+            "message": message,
+            "error": error,
+            "warnings": self.warnings,
+        })
     }
 }
 

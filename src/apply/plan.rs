@@ -148,32 +148,20 @@ impl Entry {
     }
 
     pub fn to_json(&self) -> serde_json::Value {
-        let mut v = serde_json::json!({
+        let properties: serde_json::Map<_, _> = self
+            .properties
+            .iter()
+            .map(|p| (p.name.to_owned(), property_json(&p.value)))
+            .collect();
+        serde_json::json!({
             "name": self.name.as_str(),
             "action": self.action,
             "reason": self.reason,
             "changes": self.changes,
-        });
-        if !self.properties.is_empty() {
-            v["properties"] = self
-                .properties
-                .iter()
-                .map(|p| (p.name.to_owned(), property_json(&p.value)))
-                .collect::<serde_json::Map<_, _>>()
-                .into();
-        }
-        if !self.warnings.is_empty() {
-            v["warnings"] = self.warnings.clone().into();
-        }
-        if !self.problems.is_empty() {
-            v["errors"] = self
-                .problems
-                .iter()
-                .map(Diagnostic::to_json)
-                .collect::<Vec<_>>()
-                .into();
-        }
-        v
+            "properties": properties,
+            "warnings": self.warnings,
+            "errors": self.problems.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
+        })
     }
 }
 

@@ -37,7 +37,7 @@ pub fn apply(ctx: &Context, raw: &[String], dry_run: bool, until_stable: bool, j
             Err(e) => {
                 report
                     .errors
-                    .push(serde_json::json!({ "message": e.to_string() }));
+                    .push(crate::diagnostic::Diagnostic::new(e.to_string()).to_json());
                 if !json {
                     let what = if round == 1 {
                         "nothing"

@@ -3,15 +3,19 @@
 
 mod apply;
 mod check;
+pub mod complete;
 mod image;
 mod inspect;
+pub mod json;
+pub mod manpage;
 mod run;
 mod status;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::engine::ArgValueCompleter;
 
 use crate::definition::search::{SearchPath, SEARCH_PATH_ENV};
 use crate::lifecycle::{Context, Paths};
@@ -30,8 +34,27 @@ pub mod exit {
     pub const NOT_APPLIED: u8 = 3;
 }
 
+/// berth runs host containers: each is declared in a TOML file (see berth.toml(5)) and runs as
+/// the transient systemd scope berth-NAME.scope, in a slice below berth.slice, so that systemd
+/// owns its processes and enforces its limits. Its /usr is the host's, read-only, under a
+/// private /etc and /var; its processes are confined (capabilities, seccomp, masked /proc and
+/// /sys, SELinux labels, optionally a user namespace).
+///
+/// Definitions are found like systemd units: NAME.toml in /etc/berth/containers, over
+/// /run/berth/containers, over /usr/lib/berth/containers, with drop-ins NAME.toml.d/*.toml.
+/// Invalid definitions never cause anything to be done on the host; a start that fails at any
+/// step leaves nothing behind.
+///
+/// A running container shows where administrators look: systemctl status berth-NAME.scope,
+/// journalctl -u berth-NAME.scope, systemd-cgls and machinectl.
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about = "Host containers as systemd scopes")]
+#[command(
+    name = "berth",
+    version,
+    about = "Host containers as systemd scopes",
+    override_usage = "berth [--containers-path DIRS] COMMAND [OPTIONS] [ARGS]",
+    after_help = "See berth(1) for exit statuses and the JSON output, berth.toml(5) for definitions."
+)]
 pub struct Cli {
     /// Directories searched for definitions, `:`-separated, highest priority first
     /// [default: /etc/berth/containers:/run/berth/containers:/usr/lib/berth/containers]
@@ -45,16 +68,24 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check definitions and report every error; exit 0 when all are valid, 1 when not
+    ///
+    /// A target containing a slash or ending in .toml is a file, checked with the drop-ins in
+    /// FILE.d/ beside it; otherwise it is a container name, looked up in the search path.
+    /// Each error names the file, line and column, the key, what was expected and the nearest
+    /// valid key. Nothing is changed on the host.
     Check {
         /// Container names or definition file paths; all definitions when none are given
-        #[arg(value_name = "NAME|PATH")]
+        #[arg(value_name = "NAME|PATH", add = ArgValueCompleter::new(complete::check_target))]
         targets: Vec<String>,
         /// Print the result as JSON
         #[arg(long)]
         json: bool,
     },
     /// Print the effective definition, merged and with defaults filled in
+    ///
+    /// As TOML in the format of berth.toml(5), or as JSON.
     Show {
+        #[arg(add = ArgValueCompleter::new(complete::defined))]
         name: String,
         /// Say for each value which file and line set it, or "default"
         #[arg(long)]
@@ -64,28 +95,49 @@ pub enum Command {
         json: bool,
     },
     /// Print the files that make up a definition, in the order they are applied
-    Cat { name: String },
+    ///
+    /// Each file under a comment naming it, like systemctl cat. Works on invalid definitions
+    /// too.
+    Cat {
+        #[arg(add = ArgValueCompleter::new(complete::defined))]
+        name: String,
+    },
     /// List defined and running containers with their state and usage
+    ///
+    /// Every defined container, then those running without a definition (orphans), with
+    /// state, unit, memory, tasks and description.
     List {
         /// Print JSON
         #[arg(long)]
         json: bool,
     },
     /// Show a container's state, unit, limits, processes and latest journal lines
+    ///
+    /// Like systemctl status: state and since when, unit and slice, PID 1, memory, tasks and
+    /// CPU against their limits, SELinux label, user ID range, how the payload last ended, the
+    /// processes of its cgroup and the last 10 journal lines.
     Status {
+        #[arg(add = ArgValueCompleter::new(complete::known))]
         name: String,
         /// Print JSON
         #[arg(long)]
         json: bool,
     },
     /// Start containers as transient systemd scopes
+    ///
+    /// Each in turn: validates its definition, creates berth-NAME.scope with the definition's
+    /// limits, builds the container in it (namespaces, root, confinement) and runs its command.
+    /// A start that fails at any step is rolled back and leaves nothing behind.
     Start {
-        #[arg(required = true)]
+        #[arg(required = true, value_name = "NAME", add = ArgValueCompleter::new(complete::defined))]
         names: Vec<String>,
     },
     /// Stop containers and check that nothing of them is left
+    ///
+    /// Sends the definition's stop signal to the payload, waits the stop timeout, kills what is
+    /// left, and removes the container's runtime state and mounts.
     Stop {
-        #[arg(required = true)]
+        #[arg(required = true, value_name = "NAME", add = ArgValueCompleter::new(complete::known))]
         names: Vec<String>,
         /// Seconds to wait after the stop signal before killing what is left
         #[arg(long, value_name = "S")]
@@ -93,7 +145,7 @@ pub enum Command {
     },
     /// Stop, then start containers
     Restart {
-        #[arg(required = true)]
+        #[arg(required = true, value_name = "NAME", add = ArgValueCompleter::new(complete::known))]
         names: Vec<String>,
         /// Seconds to wait after the stop signal before killing what is left
         #[arg(long, value_name = "S")]
@@ -101,19 +153,35 @@ pub enum Command {
     },
     /// Send a signal to every process of a container
     Kill {
+        #[arg(add = ArgValueCompleter::new(complete::known))]
         name: String,
         /// The signal, by name or number
         #[arg(long, short = 's', default_value = "SIGTERM")]
         signal: String,
     },
     /// Run a command inside a running container, with its confinement; exits with its status
+    ///
+    /// The command runs in the container's namespaces and cgroup, with the payload's
+    /// confinement, on the caller's terminal.
     Exec {
+        #[arg(add = ArgValueCompleter::new(complete::known))]
         name: String,
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        /// The program and its arguments
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "COMMAND"
+        )]
         command: Vec<String>,
     },
     /// Open the user's login shell inside a running container
-    Shell { name: String },
+    ///
+    /// As berth exec with the shell of the definition's user.
+    Shell {
+        #[arg(add = ArgValueCompleter::new(complete::known))]
+        name: String,
+    },
     /// Import, list and remove the images image containers are made from
     Image {
         #[command(subcommand)]
@@ -121,7 +189,10 @@ pub enum Command {
     },
     /// Drop a stopped container's persistent data (private /etc and /var, or its writable
     /// layer), as before its first start
-    Reset { name: String },
+    Reset {
+        #[arg(add = ArgValueCompleter::new(complete::defined))]
+        name: String,
+    },
     /// Make the host match the definitions: print the plan, then carry it out
     ///
     /// Starts containers with autostart on, updates in place the running ones whose resource
@@ -136,6 +207,7 @@ pub enum Command {
     /// apply lock, no systemd, unreadable search path).
     Apply {
         /// Only these containers; all when none are given
+        #[arg(value_name = "NAME", add = ArgValueCompleter::new(complete::known))]
         names: Vec<String>,
         /// Print the plan and change nothing
         #[arg(long)]
@@ -150,6 +222,7 @@ pub enum Command {
     },
     /// Turn autostart on with a drop-in of berth's own (NAME.toml.d/50-berth-enable.toml)
     Enable {
+        #[arg(add = ArgValueCompleter::new(complete::defined))]
         name: String,
         /// Also start the container now
         #[arg(long)]
@@ -157,13 +230,17 @@ pub enum Command {
     },
     /// Turn autostart off with a drop-in of berth's own (NAME.toml.d/50-berth-enable.toml)
     Disable {
+        #[arg(add = ArgValueCompleter::new(complete::defined))]
         name: String,
         /// Also stop the container now
         #[arg(long)]
         now: bool,
     },
     /// Show a container's journal
+    ///
+    /// journalctl -u berth-NAME.scope: the payload's output and what berth logged about it.
     Logs {
+        #[arg(add = ArgValueCompleter::new(complete::known))]
         name: String,
         /// Follow new entries
         #[arg(long, short = 'f')]
@@ -192,7 +269,10 @@ pub enum ImageCommand {
         json: bool,
     },
     /// Remove an image that no container's layer sits on
-    Remove { image: String },
+    Remove {
+        #[arg(add = ArgValueCompleter::new(complete::images))]
+        image: String,
+    },
 }
 
 impl Cli {
@@ -209,7 +289,17 @@ pub(crate) fn is_path(target: &str) -> bool {
     target.contains('/') || target.ends_with(".toml")
 }
 
+/// The command line as clap sees it: for completion, the man page and tests.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
 pub fn main() -> ExitCode {
+    // A shell completion script asking for candidates: answer it and exit, before anything
+    // else is printed.
+    clap_complete::CompleteEnv::with_factory(command)
+        .var(complete::ENV)
+        .complete();
     quiet_on_broken_stdout();
     let cli = Cli::parse();
     init_logging();

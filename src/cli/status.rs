@@ -17,7 +17,8 @@ use crate::name::{name_from_scope_unit, Name};
 use crate::security::selinux::HostSelinux;
 use crate::systemd::{Systemd, UnitStatus};
 
-/// A container as `list` shows it.
+/// A container as `list` shows it; with `--json`, these keys as berth(1) (src/cli/json.rs)
+/// documents them.
 #[derive(Debug, serde::Serialize)]
 struct Row {
     name: String,
@@ -26,8 +27,26 @@ struct Row {
     state: String,
     unit: String,
     description: String,
+    group: Option<String>,
+    autostart: Option<bool>,
+    leader: Option<u32>,
+    since_usec: Option<u64>,
     memory_current: Option<u64>,
     tasks_current: Option<u64>,
+    cpu_usage_nsec: Option<u64>,
+}
+
+/// ActiveEnterTimestamp, unless the unit never was active.
+fn since(unit: Option<&UnitStatus>) -> Option<u64> {
+    unit.map(|u| u.active_enter_usec).filter(|&t| t > 0)
+}
+
+/// The host PID of the container's PID 1, while it runs.
+fn running_leader(ctx: &Context, n: &Name) -> Option<u32> {
+    match state::read(&ctx.paths.state_file(n)).ok().flatten()?.phase {
+        Phase::Running { leader, .. } if leader.is_alive() => Some(leader.pid),
+        _ => None,
+    }
 }
 
 fn state_of(status: Option<&UnitStatus>) -> &'static str {
@@ -74,14 +93,14 @@ pub fn list(ctx: &Context, json: bool) -> u8 {
         .chain(units.keys().filter(|n| !defined.contains(*n)))
     {
         let unit = units.get(n);
-        let (mut state, description) = match definition::load(&ctx.search, n) {
-            Ok(l) => (state_of(unit).to_owned(), l.definition.description),
-            Err(LoadError::Masked(..)) => ("masked".to_owned(), String::new()),
-            Err(LoadError::NotFound(..) | LoadError::DropinsOnly { .. }) => {
-                ("orphan".to_owned(), String::new())
-            }
-            Err(_) => ("invalid".to_owned(), String::new()),
+        let loaded = definition::load(&ctx.search, n);
+        let mut state = match &loaded {
+            Ok(_) => state_of(unit).to_owned(),
+            Err(LoadError::Masked(..)) => "masked".to_owned(),
+            Err(LoadError::NotFound(..) | LoadError::DropinsOnly { .. }) => "orphan".to_owned(),
+            Err(_) => "invalid".to_owned(),
         };
+        let definition = loaded.ok().map(|l| l.definition);
         if unit.is_some() && state != "running" && state_of(unit) == "running" {
             // Running, but its definition is gone, masked or broken: say both.
             state = format!("{}+{state}", state_of(unit));
@@ -90,9 +109,20 @@ pub fn list(ctx: &Context, json: bool) -> u8 {
             name: n.to_string(),
             state,
             unit: n.scope_unit(),
-            description,
+            description: definition
+                .as_ref()
+                .map(|d| d.description.clone())
+                .unwrap_or_default(),
+            group: definition
+                .as_ref()
+                .and_then(|d| d.group.as_ref())
+                .map(ToString::to_string),
+            autostart: definition.as_ref().map(|d| d.autostart),
+            leader: unit.and_then(|_| running_leader(ctx, n)),
+            since_usec: since(unit),
             memory_current: unit.and_then(|u| u.memory_current),
             tasks_current: unit.and_then(|u| u.tasks_current),
+            cpu_usage_nsec: unit.and_then(|u| u.cpu_usage_nsec),
         });
     }
     if json {
@@ -220,15 +250,7 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
             .unwrap_or_default(),
     };
     let selinux = selinux_label(recorded.as_ref().and_then(|s| s.selinux_label.as_deref()));
-    let user_namespace = recorded
-        .as_ref()
-        .and_then(|s| s.user_namespace)
-        .map(|base| {
-            format!(
-                "{base}-{} (0-65535 inside)",
-                base + crate::security::userns::RANGE_SIZE - 1
-            )
-        });
+    let user_namespace = recorded.as_ref().and_then(|s| s.user_namespace);
 
     if json {
         let v = serde_json::json!({
@@ -237,7 +259,7 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
             "description": description,
             "unit": unit_name,
             "slice": unit.as_ref().map(|u| u.slice.clone()),
-            "since_usec": unit.as_ref().map(|u| u.active_enter_usec),
+            "since_usec": since(unit.as_ref()),
             "leader": leader,
             "memory_current": unit.as_ref().and_then(|u| u.memory_current),
             "memory_limit": unit.as_ref().and_then(|u| u.memory_limit),
@@ -247,7 +269,10 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
             "control_group": unit.as_ref().map(|u| u.control_group.clone()),
             "processes": processes.iter().map(|(p, c)| serde_json::json!({"pid": p, "command": c})).collect::<Vec<_>>(),
             "selinux": selinux,
-            "user_namespace": user_namespace,
+            "user_namespace": user_namespace.map(|base| serde_json::json!({
+                "host_first": base,
+                "count": crate::security::userns::RANGE_SIZE,
+            })),
             "last_exit": last_exit,
             "definition_valid": loaded.is_ok(),
         });
@@ -299,8 +324,11 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
         }
     }
     println!("   SELinux: {selinux}");
-    if let Some(range) = &user_namespace {
-        println!("  User IDs: {range}");
+    if let Some(base) = user_namespace {
+        println!(
+            "  User IDs: {base}-{} (0-65535 inside)",
+            base + crate::security::userns::RANGE_SIZE - 1
+        );
     }
     if let Err(LoadError::Invalid { .. } | LoadError::NotFound(..) | LoadError::Masked(..)) =
         &loaded
