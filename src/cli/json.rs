@@ -315,6 +315,11 @@ pub const OUTPUTS: &[Output] = &[
                         "the kernel's OOM killer killed a process of the container",
                     ),
                     field(
+                        "boot",
+                        Shape::Boolean,
+                        "the container booted its own init (mode = \"boot\"), whose end this is",
+                    ),
+                    field(
                         "time_usec",
                         Shape::Count,
                         "when, in microseconds since the epoch",
