@@ -176,12 +176,12 @@ fn boot(name: &str) -> String {
         assert!(Instant::now() < deadline, "{name}'s D-Bus did not come up");
         sleep(Duration::from_millis(50));
     }
-    let state = sh(&format!(
+    let state = sh(&to_container_bus(&format!(
         "timeout 300 systemctl -M {name} is-system-running --wait"
-    ));
-    let failed = sh(&format!(
+    )));
+    let failed = sh(&to_container_bus(&format!(
         "systemctl -M {name} --failed --no-pager --no-legend"
-    ));
+    )));
     eprintln!(
         "{name}: {}; failed units: {}",
         state.trim(),
