@@ -176,6 +176,8 @@ fn carry_out(
     state.selinux_label = grants.labels.as_ref().map(|l| l.process.clone());
     state.user_namespace = grants.user_namespace;
     state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
+    // Decided before the state directories are made: chowned into the range or not.
+    grants.idmapped_mounts = confinement::idmapped_mounts(&loaded.definition, layout, &grants)?;
     let prepared = container::prepare_state_dirs(&loaded.definition, layout, &grants)?;
     let machine_id = prepared.machine_id.clone();
     progress.prepared = Some(prepared);
