@@ -277,12 +277,16 @@ fn user_namespaces_give_each_container_its_own_ids() {
     let (a, b) = (map("userns-a"), map("userns-b"));
     assert_ne!(a, b, "two containers, two ranges");
     assert!(a >= 0x80000 && b >= 0x80000);
+    let idmapped = idmapped_mounts_expected("/var/lib/berth");
     assert_eq!(
         status_json("userns-a")["user_namespace"],
-        serde_json::json!({ "host_first": a, "count": 65536 })
+        serde_json::json!({ "host_first": a, "count": 65536, "idmapped": idmapped })
     );
-    assert!(berth_ok(&["status", "userns-a"])
-        .contains(&format!("User IDs: {a}-{} (0-65535 inside)", a + 65535)));
+    let files = if idmapped { "; its files idmapped" } else { "" };
+    assert!(berth_ok(&["status", "userns-a"]).contains(&format!(
+        "User IDs: {a}-{} (0-65535 inside{files})",
+        a + 65535
+    )));
 
     // The container's root is not the host's; its files are its own, the host's /usr is not.
     let payload = first_child(leader("userns-a"));
@@ -291,7 +295,6 @@ fn user_namespaces_give_each_container_its_own_ids() {
         Some(a.to_string().as_str())
     );
     // Idmapped, the files stay the host's IDs on disk; chowned, they are the range's.
-    let idmapped = idmapped_mounts_expected("/var/lib/berth");
     let on_disk = if idmapped { 0 } else { a };
     let owner = |path: &str| {
         let m = fs::symlink_metadata(path).unwrap();

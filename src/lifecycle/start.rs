@@ -152,6 +152,7 @@ fn carry_out(
         machine_registered: false,
         selinux_label: None,
         user_namespace: None,
+        idmapped_mounts: false,
         boot: loaded.definition.mode == crate::definition::model::Mode::Boot,
         stop_signal: loaded.definition.exec.stop_signal.number(),
         stop_timeout_usec: loaded.definition.exec.stop_timeout_usec,
@@ -184,6 +185,7 @@ fn carry_out(
     container::prepare_runtime_dirs(&loaded.definition, layout, &grants, &machine_id)?;
     grants.machine_id = Some(machine_id.clone());
     let plan = &container::plan_container(&loaded.definition, layout, &grants)?;
+    state.idmapped_mounts = !plan.idmapped_sources().is_empty();
     let plan_path = ctx.paths.plan_file(name);
     container::write_plan(plan, &plan_path).map_err(|source| LifecycleError::Io {
         op: "write",
