@@ -277,12 +277,16 @@ fn user_namespaces_give_each_container_its_own_ids() {
     let (a, b) = (map("userns-a"), map("userns-b"));
     assert_ne!(a, b, "two containers, two ranges");
     assert!(a >= 0x80000 && b >= 0x80000);
+    let idmapped = idmapped_mounts_expected("/var/lib/berth");
     assert_eq!(
         status_json("userns-a")["user_namespace"],
-        serde_json::json!({ "host_first": a, "count": 65536 })
+        serde_json::json!({ "host_first": a, "count": 65536, "idmapped": idmapped })
     );
-    assert!(berth_ok(&["status", "userns-a"])
-        .contains(&format!("User IDs: {a}-{} (0-65535 inside)", a + 65535)));
+    let files = if idmapped { "; its files idmapped" } else { "" };
+    assert!(berth_ok(&["status", "userns-a"]).contains(&format!(
+        "User IDs: {a}-{} (0-65535 inside{files})",
+        a + 65535
+    )));
 
     // The container's root is not the host's; its files are its own, the host's /usr is not.
     let payload = first_child(leader("userns-a"));
@@ -290,16 +294,34 @@ fn user_namespaces_give_each_container_its_own_ids() {
         proc_status(payload, "Uid").split_whitespace().next(),
         Some(a.to_string().as_str())
     );
-    let etc = fs::metadata("/var/lib/berth/userns-a/etc/passwd").unwrap();
-    assert_eq!((etc.uid(), etc.gid()), (a, a));
+    // Idmapped, the files stay the host's IDs on disk; chowned, they are the range's.
+    let on_disk = if idmapped { 0 } else { a };
+    let owner = |path: &str| {
+        let m = fs::symlink_metadata(path).unwrap();
+        (m.uid(), m.gid())
+    };
+    assert_eq!(
+        owner("/var/lib/berth/userns-a/etc/passwd"),
+        (on_disk, on_disk)
+    );
     let (code, out) = exec(
         "userns-a",
-        "id -u; stat -c %u /etc/passwd /usr/bin; echo kept > /etc/marker",
+        "id -u; stat -c %u /etc/passwd /etc /var /usr/bin; echo kept > /etc/marker; \
+         touch /var/lib/made-inside",
     );
     assert_eq!(code, 0, "{out}");
     assert_eq!(
         out.split_whitespace().collect::<Vec<_>>(),
-        ["0", "0", "65534"]
+        ["0", "0", "0", "0", "65534"]
+    );
+    assert_eq!(
+        owner("/var/lib/berth/userns-a/var/lib/made-inside"),
+        (on_disk, on_disk),
+        "a file the container's root made"
+    );
+    assert_eq!(
+        private_mounts_idmapped(leader("userns-a")),
+        [("/etc".to_owned(), idmapped), ("/var".to_owned(), idmapped)]
     );
     let (_, out) = exec("userns-a", "touch /usr/x");
     assert!(out.contains("Read-only file system"), "{out}");
@@ -314,6 +336,24 @@ fn user_namespaces_give_each_container_its_own_ids() {
     berth_ok(&["stop", "userns-a"]);
     berth_ok(&["stop", "userns-b"]);
 
+    // A directory chowned into the range (by a berth without idmapped mounts) is given back
+    // to the host's IDs where idmapped mounts map it, and stays the container's inside.
+    if idmapped {
+        let dir = Path::new("/var/lib/berth/userns-a");
+        berth::security::userns::shift_tree(dir, a).unwrap();
+        assert_eq!(owner("/var/lib/berth/userns-a/etc/marker"), (a, a));
+        berth_ok(&["start", "userns-a"]);
+        assert_eq!(owner("/var/lib/berth/userns-a/etc/marker"), (0, 0));
+        assert_eq!(owner("/var/lib/berth/userns-a/var/lib/made-inside"), (0, 0));
+        let (code, out) = exec("userns-a", "stat -c %u /etc/marker /var; cat /etc/marker");
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(
+            out.split_whitespace().collect::<Vec<_>>(),
+            ["0", "0", "kept"]
+        );
+        berth_ok(&["stop", "userns-a"]);
+    }
+
     // A volatile container releases its range when it stops.
     define(
         "userns-v",
@@ -326,10 +366,74 @@ fn user_namespaces_give_each_container_its_own_ids() {
         (0, "0"),
         "volatile /etc is the container root's too"
     );
+    let seeded = fs::metadata("/run/berth/userns-v/etc/passwd").unwrap();
+    let v = map("userns-v");
+    let idmapped = idmapped_mounts_expected("/run/berth");
+    assert_eq!(seeded.uid(), if idmapped { 0 } else { v });
     berth_ok(&["stop", "userns-v"]);
     let registry: serde_json::Value =
         serde_json::from_str(&fs::read_to_string("/var/lib/berth/userns.json").unwrap()).unwrap();
     assert!(registry.get("userns-v").is_none(), "{registry}");
+
+    // A start that fails after the private trees are mounted leaves nothing behind.
+    define(
+        "userns-f",
+        &format!("{text}[filesystem.binds.\"/x\"]\nsource = \"/nonexistent\"\n"),
+    );
+    let out = berth(&["start", "userns-f"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent"));
+    assert!(!Path::new("/var/lib/berth/userns-f").exists());
+    assert!(!Path::new("/run/berth/userns-f").exists());
+    assert!(!fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .contains("userns-f"));
+    let registry: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string("/var/lib/berth/userns.json").unwrap()).unwrap();
+    assert!(registry.get("userns-f").is_none(), "{registry}");
+}
+
+/// Whether this kernel idmaps mounts of `dir`'s file system: tmpfs since 6.3, ext4, xfs and
+/// btrfs since 5.15 at the latest.
+fn idmapped_mounts_expected(dir: &str) -> bool {
+    use nix::sys::statfs::{
+        statfs, BTRFS_SUPER_MAGIC, EXT4_SUPER_MAGIC, TMPFS_MAGIC, XFS_SUPER_MAGIC,
+    };
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut numbers = release.split(|c: char| !c.is_ascii_digit());
+    let mut next = || {
+        numbers
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let kernel = (next(), next());
+    let fs = statfs(dir).unwrap().filesystem_type();
+    if fs == TMPFS_MAGIC {
+        kernel >= (6, 3)
+    } else {
+        [EXT4_SUPER_MAGIC, XFS_SUPER_MAGIC, BTRFS_SUPER_MAGIC].contains(&fs) && kernel >= (5, 15)
+    }
+}
+
+/// For the container's /etc and /var, as its PID 1 sees them: whether each is an idmapped
+/// mount.
+fn private_mounts_idmapped(pid: u32) -> Vec<(String, bool)> {
+    let mountinfo = fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let point = *fields.get(4)?;
+            ["/etc", "/var"].contains(&point).then(|| {
+                let options = fields.get(5).copied().unwrap_or("");
+                (
+                    point.to_owned(),
+                    options.split(',').any(|o| o == "idmapped"),
+                )
+            })
+        })
+        .collect()
 }
 
 #[test]

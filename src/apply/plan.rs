@@ -559,6 +559,7 @@ mod tests {
             machine_registered: true,
             selinux_label: None,
             user_namespace: None,
+            idmapped_mounts: false,
             boot: false,
             stop_signal: 15,
             stop_timeout_usec: 30_000_000,

@@ -293,6 +293,12 @@ pub const OUTPUTS: &[Output] = &[
                         Shape::Count,
                         "how many IDs are mapped, from 0 inside",
                     ),
+                    field(
+                        "idmapped",
+                        Shape::Boolean,
+                        "its private /etc and /var are idmapped mounts, owned by the host's \
+                         IDs on disk; false: chowned into the range, or it has none",
+                    ),
                 ])),
                 "the container's ID range; null without a user namespace",
             ),

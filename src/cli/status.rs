@@ -251,6 +251,7 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
     };
     let selinux = selinux_label(recorded.as_ref().and_then(|s| s.selinux_label.as_deref()));
     let user_namespace = recorded.as_ref().and_then(|s| s.user_namespace);
+    let idmapped = recorded.as_ref().is_some_and(|s| s.idmapped_mounts);
 
     if json {
         let v = serde_json::json!({
@@ -272,6 +273,7 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
             "user_namespace": user_namespace.map(|base| serde_json::json!({
                 "host_first": base,
                 "count": crate::security::userns::RANGE_SIZE,
+                "idmapped": idmapped,
             })),
             "last_exit": last_exit,
             "definition_valid": loaded.is_ok(),
@@ -325,8 +327,9 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
     }
     println!("   SELinux: {selinux}");
     if let Some(base) = user_namespace {
+        let files = if idmapped { "; its files idmapped" } else { "" };
         println!(
-            "  User IDs: {base}-{} (0-65535 inside)",
+            "  User IDs: {base}-{} (0-65535 inside{files})",
             base + crate::security::userns::RANGE_SIZE - 1
         );
     }

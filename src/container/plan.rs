@@ -78,10 +78,14 @@ pub enum MountStep {
         noexec: bool,
     },
     /// A bind mount; sources are host paths. Read-only binds are also nosuid and nodev.
+    /// `idmap`: an idmapped mount that shows the host's IDs 0-65535 as the container's (its
+    /// private /etc and /var, kept owned by the host's IDs on disk).
     Bind {
         source: PathBuf,
         target: PathBuf,
         read_only: bool,
+        #[serde(default)]
+        idmap: bool,
     },
     /// A fresh copy of the host's /etc in a tmpfs, made the container's own as a persistent
     /// one is on its first start (see `state_dirs::NOT_COPIED`).
@@ -176,14 +180,50 @@ pub struct ContainerPlan {
     pub payload: Payload,
 }
 
+impl ContainerPlan {
+    /// The sources of the binds that are idmapped mounts, in the order they are mounted.
+    pub fn idmapped_sources(&self) -> Vec<&Path> {
+        self.mounts
+            .iter()
+            .filter_map(|m| match m {
+                MountStep::Bind {
+                    source,
+                    idmap: true,
+                    ..
+                } => Some(source.as_path()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// What the host grants a container before it is planned: its reservations, its filter and
 /// its identity.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     pub labels: Option<Labels>,
     pub user_namespace: Option<u32>,
+    /// The kernel and file system can idmap the container's private /etc and /var (see
+    /// `security::idmap::supported`): they are mapped into its range rather than chowned.
+    pub idmapped_mounts: bool,
     pub seccomp: Option<Profile>,
     pub machine_id: Option<String>,
+}
+
+impl Grants {
+    /// Whether the container's private /etc and /var are idmapped mounts.
+    pub fn idmaps(&self) -> bool {
+        self.user_namespace.is_some() && self.idmapped_mounts
+    }
+
+    /// The range the container's private files are owned by on disk: its own where they are
+    /// chowned, the host's (0) where idmapped mounts map them or there is no user namespace.
+    pub fn owner_on_disk(&self) -> u32 {
+        match self.user_namespace {
+            Some(base) if !self.idmapped_mounts => base,
+            _ => 0,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -309,55 +349,50 @@ fn host_root(
     grants: &Grants,
     boot: bool,
 ) -> (RootFs, Vec<MountStep>) {
-    let mut mounts = vec![MountStep::Bind {
-        source: "/usr".into(),
-        target: "/usr".into(),
-        read_only: true,
-    }];
+    let mut mounts = vec![host_bind("/usr")];
     for entry in &layout.top_level {
         mounts.push(match entry {
             TopLevel::Symlink { name, target } => MountStep::Symlink {
                 target: Path::new("/").join(name),
                 points_to: target.clone(),
             },
-            TopLevel::Directory { name } => MountStep::Bind {
-                source: Path::new("/").join(name),
-                target: Path::new("/").join(name),
-                read_only: true,
-            },
+            TopLevel::Directory { name } => host_bind(Path::new("/").join(name)),
         });
     }
+    // The container's own trees, writable; idmapped into its range where the host can.
+    let private = |source: PathBuf, target: &str| MountStep::Bind {
+        source,
+        target: target.into(),
+        read_only: false,
+        idmap: grants.idmaps(),
+    };
     mounts.push(match def.filesystem.etc {
-        EtcMode::Persistent => MountStep::Bind {
-            source: layout.state_dir.join("etc"),
-            target: "/etc".into(),
-            read_only: false,
-        },
+        EtcMode::Persistent => private(layout.state_dir.join("etc"), "/etc"),
         // Seeded by berth in the runtime directory: see state_dirs::prepare_runtime_dirs.
-        EtcMode::Volatile if grants.user_namespace.is_some() => MountStep::Bind {
-            source: layout.runtime_dir.join("etc"),
-            target: "/etc".into(),
-            read_only: false,
-        },
+        EtcMode::Volatile if grants.user_namespace.is_some() => {
+            private(layout.runtime_dir.join("etc"), "/etc")
+        }
         EtcMode::Volatile => MountStep::VolatileEtc {
             source: "/etc".into(),
         },
-        EtcMode::Host => MountStep::Bind {
-            source: "/etc".into(),
-            target: "/etc".into(),
-            read_only: true,
-        },
+        EtcMode::Host => host_bind("/etc"),
     });
     mounts.push(match def.filesystem.var {
-        VarMode::Persistent => MountStep::Bind {
-            source: layout.state_dir.join("var"),
-            target: "/var".into(),
-            read_only: false,
-        },
+        VarMode::Persistent => private(layout.state_dir.join("var"), "/var"),
         VarMode::Volatile => tmpfs("/var", 0o755, None),
     });
     // A booted init system creates what it misses at the top (/home, /srv, /media...).
     (RootFs::Tmpfs { read_only: !boot }, mounts)
+}
+
+/// A host directory at the same path inside, read-only.
+fn host_bind(path: impl AsRef<Path>) -> MountStep {
+    MountStep::Bind {
+        source: path.as_ref().to_owned(),
+        target: path.as_ref().to_owned(),
+        read_only: true,
+        idmap: false,
+    }
 }
 
 /// An image container's root: the image under the container's layer, with what is this
@@ -416,6 +451,7 @@ fn definition_mounts(def: &Definition) -> Vec<MountStep> {
                 source: bind.source.clone(),
                 target: target.clone(),
                 read_only: bind.read_only,
+                idmap: false,
             },
         ));
     }
@@ -568,7 +604,8 @@ mod tests {
                 MountStep::Bind {
                     source: "/usr".into(),
                     target: "/usr".into(),
-                    read_only: true
+                    read_only: true,
+                    idmap: false
                 },
                 MountStep::Symlink {
                     target: "/bin".into(),
@@ -583,7 +620,8 @@ mod tests {
         assert!(plan.mounts.contains(&MountStep::Bind {
             source: "/var/lib/berth/web/etc".into(),
             target: "/etc".into(),
-            read_only: false
+            read_only: false,
+            idmap: false
         }));
         assert_eq!(plan.payload.argv[0], "/usr/bin/python3");
         assert!(plan
@@ -607,7 +645,8 @@ mod tests {
         assert!(plan.mounts.contains(&MountStep::Bind {
             source: "/bin".into(),
             target: "/bin".into(),
-            read_only: true
+            read_only: true,
+            idmap: false
         }));
     }
 
@@ -642,7 +681,8 @@ mod tests {
                 &MountStep::Bind {
                     source: "/data".into(),
                     target: "/srv/a/b".into(),
-                    read_only: true
+                    read_only: true,
+                    idmap: false
                 },
             ],
             "parents before children"
@@ -752,6 +792,7 @@ mod tests {
                 crate::mcs::Level { low: 1, high: 2 },
             )),
             user_namespace: Some(524288),
+            idmapped_mounts: false,
             seccomp: Some(crate::security::seccomp::default_profile(true, false)),
             machine_id: None,
         };
@@ -807,5 +848,73 @@ mod tests {
         assert!(plan.mounts.contains(&MountStep::Mask {
             target: "/proc/kcore".into()
         }));
+    }
+
+    #[test]
+    fn private_trees_are_idmapped_only_where_the_host_can() {
+        let persistent = def("[exec]\ncommand = [\"/bin/true\"]\n[filesystem.binds.\"/data\"]\nsource = \"/srv/data\"\nread_only = false\n");
+        let userns = |idmapped_mounts| Grants {
+            user_namespace: Some(524288),
+            idmapped_mounts,
+            ..Grants::default()
+        };
+        let idmapped = plan_container(&persistent, &layout(merged()), &userns(true)).unwrap();
+        assert_eq!(
+            idmapped.idmapped_sources(),
+            [
+                Path::new("/var/lib/berth/web/etc"),
+                Path::new("/var/lib/berth/web/var")
+            ],
+            "the container's own /etc and /var, not the host's /usr nor its binds"
+        );
+        assert!(idmapped.mounts.contains(&MountStep::Bind {
+            source: "/var/lib/berth/web/etc".into(),
+            target: "/etc".into(),
+            read_only: false,
+            idmap: true
+        }));
+        assert_eq!(userns(true).owner_on_disk(), 0, "left to the host's IDs");
+
+        let chowned = plan_container(&persistent, &layout(merged()), &userns(false)).unwrap();
+        assert!(chowned.idmapped_sources().is_empty());
+        assert_eq!(
+            userns(false).owner_on_disk(),
+            524288,
+            "chowned into the range"
+        );
+
+        // Without a user namespace, there is nothing to map whatever the host can do.
+        let host_ids = Grants {
+            idmapped_mounts: true,
+            ..Grants::default()
+        };
+        let plan = plan_container(&persistent, &layout(merged()), &host_ids).unwrap();
+        assert!(plan.idmapped_sources().is_empty());
+        assert_eq!(host_ids.owner_on_disk(), 0);
+
+        let volatile = def("[exec]\ncommand = [\"/bin/true\"]\n[filesystem]\netc = \"volatile\"\nvar = \"volatile\"\n");
+        let plan = plan_container(&volatile, &layout(merged()), &userns(true)).unwrap();
+        assert_eq!(
+            plan.idmapped_sources(),
+            [Path::new("/run/berth/web/etc")],
+            "the volatile /etc berth seeds"
+        );
+        let host_etc = def("[exec]\ncommand = [\"/bin/true\"]\n[filesystem]\netc = \"host\"\n");
+        let plan = plan_container(&host_etc, &layout(merged()), &userns(true)).unwrap();
+        assert_eq!(
+            plan.idmapped_sources(),
+            [Path::new("/var/lib/berth/web/var")],
+            "the host's /etc stays the host's"
+        );
+    }
+
+    #[test]
+    fn plans_without_idmap_still_read() {
+        let bind = r#"{"Bind": {"source": "/usr", "target": "/usr", "read_only": true}}"#;
+        assert_eq!(
+            serde_json::from_str::<MountStep>(bind).unwrap(),
+            host_bind("/usr"),
+            "a running container's plan written by an older berth, read by `berth exec`"
+        );
     }
 }

@@ -68,8 +68,10 @@ pub struct Prepared {
 
 /// Makes the container's persistent directory, if it has one: seeds /etc and makes /var (a
 /// host container), makes the writable layer (an image container), and gives the tree to the
-/// container: owned by its user namespace range, labelled with its SELinux label. Both are
-/// checked on every start, so a changed range or level is applied.
+/// container: owned by its user namespace range (or by the host's IDs, which idmapped mounts
+/// map to it, see [`Grants::owner_on_disk`]), labelled with its SELinux label. Both are
+/// checked on every start, so a changed range, a change between chown and idmapped mounts, or
+/// a changed level is applied.
 pub fn prepare_state_dirs(
     def: &Definition,
     layout: &HostLayout,
@@ -107,7 +109,7 @@ pub fn prepare_state_dirs(
     if let Some(lower) = image {
         make_layer(def, dir, &lower, &mut prepared)?;
     }
-    userns::shift_tree(dir, grants.user_namespace.unwrap_or(0)).map_err(|e| StateDirError {
+    userns::shift_tree(dir, grants.owner_on_disk()).map_err(|e| StateDirError {
         op: "give the container its IDs in",
         path: dir.clone(),
         source: io::Error::other(e),
@@ -182,20 +184,20 @@ fn make_layer(
 }
 
 /// With a user namespace, a volatile /etc is seeded here, in the runtime directory, and given
-/// to the container's IDs: inside, the host's files would belong to nobody. It goes with the
-/// runtime directory when the container stops.
+/// to the container's IDs (chowned, or mapped by an idmapped mount): inside, the host's files
+/// would belong to nobody. It goes with the runtime directory when the container stops.
 pub fn prepare_runtime_dirs(
     def: &Definition,
     layout: &HostLayout,
     grants: &Grants,
     machine_id: &str,
 ) -> Result<(), StateDirError> {
-    let (EtcMode::Volatile, Some(base)) = (def.filesystem.etc, grants.user_namespace) else {
+    if def.filesystem.etc != EtcMode::Volatile || grants.user_namespace.is_none() {
         return Ok(());
-    };
+    }
     let etc = layout.runtime_dir.join("etc");
     seed_etc(Path::new("/etc"), &etc, &def.hostname, machine_id)?;
-    userns::shift_tree(&etc, base).map_err(|e| StateDirError {
+    userns::shift_tree(&etc, grants.owner_on_disk()).map_err(|e| StateDirError {
         op: "give the container its IDs in",
         path: etc.clone(),
         source: io::Error::other(e),

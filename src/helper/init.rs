@@ -30,7 +30,7 @@ pub fn run(plan_path: &Path) -> ExitCode {
     match prepare(plan_path) {
         Ok((plan, host)) => match (plan.boot, plan.user_namespace) {
             (true, _) => supervise_boot(&plan, host, reporter),
-            (false, Some(base)) => in_user_namespace(&plan, &host, base, reporter),
+            (false, Some(base)) => in_user_namespace(&plan, host, base, reporter),
             (false, None) => start_init(&plan, &host, namespace_flags(&plan), reporter),
         },
         Err(e) => {
@@ -49,6 +49,8 @@ struct HostSide {
     exit_file: fs::File,
     /// Boot mode: the host path of the terminal that becomes /dev/console.
     console: Option<PathBuf>,
+    /// A user namespace: the idmapped trees of the container's private /etc and /var.
+    idmapped: Vec<userns::IdmappedTree>,
 }
 
 fn prepare(plan_path: &Path) -> Result<(ContainerPlan, HostSide), StepError> {
@@ -65,6 +67,7 @@ fn prepare(plan_path: &Path) -> Result<(ContainerPlan, HostSide), StepError> {
             cgroups,
             exit_file,
             console: None,
+            idmapped: Vec::new(),
         },
     ))
 }
@@ -192,12 +195,13 @@ fn quiet_stdio() -> Result<(), StepError> {
 }
 
 /// A user namespace's ID maps can only be written from outside it: a child unshares the
-/// namespaces, this process maps the child's IDs, and the child, root of its range now,
-/// goes on to start PID 1 inside. The other namespaces are the user namespace's own, so the
-/// container's root builds the container with no privilege over the host.
+/// namespaces, this process maps the child's IDs and makes the idmapped trees of its private
+/// /etc and /var (which needs privilege over the host's mounts), and the child, root of its
+/// range now, goes on to start PID 1 inside. The other namespaces are the user namespace's
+/// own, so the container's root builds the container with no privilege over the host.
 fn in_user_namespace(
     plan: &ContainerPlan,
-    host: &HostSide,
+    host: HostSide,
     base: u32,
     mut reporter: Reporter,
 ) -> ExitCode {
@@ -218,11 +222,14 @@ fn in_user_namespace(
             let flags = namespace_flags(plan) | CloneFlags::CLONE_NEWUSER;
             let entered = unshare(flags)
                 .map_err(|e| StepError::new("namespaces", format!("cannot create namespaces: {e}")))
-                .and_then(|()| userns::handshake(&mut child))
-                .and_then(|()| super::become_root());
+                .and_then(|()| userns::handshake(&mut child, plan))
+                .and_then(|idmapped| super::become_root().map(|()| idmapped));
             let code = match entered {
                 // PID 1 is created by the unshare above; the namespaces are entered already.
-                Ok(()) => start_init(plan, host, CloneFlags::empty(), reporter),
+                Ok(idmapped) => {
+                    let host = HostSide { idmapped, ..host };
+                    start_init(plan, &host, CloneFlags::empty(), reporter)
+                }
                 Err(e) => {
                     reporter.error(&e);
                     ExitCode::FAILURE
@@ -232,18 +239,13 @@ fn in_user_namespace(
         }
         Ok(ForkResult::Parent { child: pid }) => {
             drop(child);
-            let mapped =
-                userns::wait_for_byte(&mut parent).and_then(|()| userns::write_id_maps(pid, base));
-            match mapped {
-                Ok(()) => {
-                    let _ = parent.write_all(b"m");
-                }
-                Err(e) => {
-                    reporter.error(&e);
-                    drop(parent);
-                    let _ = waitpid(pid, None);
-                    return ExitCode::FAILURE;
-                }
+            let mapped = userns::wait_for_byte(&mut parent)
+                .and_then(|()| userns::map_and_go_ahead(&parent, pid, base, plan));
+            if let Err(e) = mapped {
+                reporter.error(&e);
+                drop(parent);
+                let _ = waitpid(pid, None);
+                return ExitCode::FAILURE;
             }
             drop(reporter);
             match waitpid(pid, None) {
@@ -318,6 +320,7 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
 fn build(plan: &ContainerPlan, host: &HostSide) -> Result<(), StepError> {
     root::Builder::new(plan, &host.cgroups)?
         .with_console(host.console.as_deref())
+        .with_idmapped(&host.idmapped)
         .build()?;
     if plan.new_network {
         bring_up_loopback();

@@ -15,6 +15,7 @@ use nix::errno::Errno;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::statvfs::{statvfs, FsFlags};
 
+use super::userns::{self, IdmappedTree};
 use super::{failed, StepError};
 use crate::container::mountinfo;
 use crate::container::plan::{ContainerPlan, MountStep, RootFs};
@@ -48,6 +49,8 @@ pub struct Builder<'a> {
     host_mounts: Vec<PathBuf>,
     /// The terminal that becomes the container's /dev/console (boot mode).
     console: Option<&'a Path>,
+    /// The trees of the plan's idmapped binds (a user namespace).
+    idmapped: &'a [IdmappedTree],
 }
 
 impl<'a> Builder<'a> {
@@ -59,11 +62,17 @@ impl<'a> Builder<'a> {
             host_cgroups,
             host_mounts,
             console: None,
+            idmapped: &[],
         })
     }
 
     pub fn with_console(mut self, console: Option<&'a Path>) -> Self {
         self.console = console;
+        self
+    }
+
+    pub fn with_idmapped(mut self, idmapped: &'a [IdmappedTree]) -> Self {
+        self.idmapped = idmapped;
         self
     }
 
@@ -73,21 +82,48 @@ impl<'a> Builder<'a> {
     fn bind(&self, source: &Path, target: &Path, read_only: bool) -> Step {
         bind_mount(source, target)?;
         if read_only {
-            let source =
-                fs::canonicalize(source).map_err(|e| failed("bind mount", "resolve", source, e))?;
-            let below = self
-                .host_mounts
-                .iter()
-                .filter(|m| m.starts_with(&source) && **m != source)
-                .filter_map(|m| m.strip_prefix(&source).ok())
-                .map(|rel| target.join(rel));
-            for path in std::iter::once(target.to_owned()).chain(below) {
-                bind_remount_read_only(
-                    "read-only mount",
-                    &path,
-                    MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-                )?;
-            }
+            self.make_read_only(source, target)?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::bind`] by way of the idmapped tree of `source` that the helper made before the
+    /// user namespace took its privilege.
+    fn bind_idmapped(&self, source: &Path, target: &Path, read_only: bool) -> Step {
+        let tree = self
+            .idmapped
+            .iter()
+            .find(|t| t.source == source)
+            .ok_or_else(|| {
+                StepError::new(
+                    "idmapped mounts",
+                    format!("no idmapped tree of {} was made", source.display()),
+                )
+            })?;
+        userns::attach(tree, target)?;
+        if read_only {
+            self.make_read_only(source, target)?;
+        }
+        Ok(())
+    }
+
+    /// Makes a bind of `source` at `target` read-only, nosuid and nodev, and everything the
+    /// host mounts below `source` with it.
+    fn make_read_only(&self, source: &Path, target: &Path) -> Step {
+        let source =
+            fs::canonicalize(source).map_err(|e| failed("bind mount", "resolve", source, e))?;
+        let below = self
+            .host_mounts
+            .iter()
+            .filter(|m| m.starts_with(&source) && **m != source)
+            .filter_map(|m| m.strip_prefix(&source).ok())
+            .map(|rel| target.join(rel));
+        for path in std::iter::once(target.to_owned()).chain(below) {
+            bind_remount_read_only(
+                "read-only mount",
+                &path,
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            )?;
         }
         Ok(())
     }
@@ -185,7 +221,14 @@ impl<'a> Builder<'a> {
                 source,
                 target,
                 read_only,
+                idmap: false,
             } => self.bind(source, &under(root, target), *read_only),
+            MountStep::Bind {
+                source,
+                target,
+                read_only,
+                idmap: true,
+            } => self.bind_idmapped(source, &under(root, target), *read_only),
             MountStep::VolatileEtc { source } => self.volatile_etc(source, &root.join("etc")),
             MountStep::WriteFile {
                 target,

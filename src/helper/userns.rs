@@ -1,21 +1,48 @@
 //! The helper's side of a user namespace: the handshake between the child that made it and
-//! the parent that maps its IDs (only a process outside may write the maps).
+//! the parent that maps its IDs (only a process outside may write the maps), and makes the
+//! idmapped trees of the container's private /etc and /var (only a process privileged over
+//! the host's mounts may), which it passes to the child with the go-ahead.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::unistd::Pid;
 
 use super::{failed, StepError};
+use crate::container::plan::ContainerPlan;
+use crate::security::{idmap, userns};
 
-/// The child's side: says the namespaces exist, waits until its IDs are mapped.
-pub fn handshake(stream: &mut UnixStream) -> Result<(), StepError> {
-    stream
-        .write_all(b"u")
-        .map_err(|e| StepError::new("user namespace", format!("cannot talk to the helper: {e}")))?;
-    wait_for_byte(stream)
+/// A detached idmapped mount tree, to be attached where `source` would be bound.
+pub struct IdmappedTree {
+    pub source: PathBuf,
+    pub tree: OwnedFd,
+}
+
+fn talk(e: impl std::fmt::Display) -> StepError {
+    StepError::new("user namespace", format!("cannot talk to the helper: {e}"))
+}
+
+/// The child's side: says the namespaces exist, waits until its IDs are mapped, and receives
+/// the idmapped trees of the plan's idmapped binds, in their order.
+pub fn handshake(
+    stream: &mut UnixStream,
+    plan: &ContainerPlan,
+) -> Result<Vec<IdmappedTree>, StepError> {
+    stream.write_all(b"u").map_err(talk)?;
+    let sources = plan.idmapped_sources();
+    let trees = receive_go_ahead(stream, sources.len())?;
+    Ok(sources
+        .into_iter()
+        .zip(trees)
+        .map(|(source, tree)| IdmappedTree {
+            source: source.to_owned(),
+            tree,
+        })
+        .collect())
 }
 
 pub fn wait_for_byte(stream: &mut UnixStream) -> Result<(), StepError> {
@@ -26,20 +53,105 @@ pub fn wait_for_byte(stream: &mut UnixStream) -> Result<(), StepError> {
             "user namespace",
             "the other side of the helper ended",
         )),
-        Err(e) => Err(StepError::new(
-            "user namespace",
-            format!("cannot talk to the helper: {e}"),
-        )),
+        Err(e) => Err(talk(e)),
     }
 }
 
-/// Maps IDs 0-65535 inside to `base`.. on the host, for users and groups.
-pub fn write_id_maps(pid: Pid, base: u32) -> Result<(), StepError> {
-    let line = format!("0 {base} {}\n", crate::security::userns::RANGE_SIZE);
-    for map in ["uid_map", "gid_map"] {
-        let path = format!("/proc/{pid}/{map}");
-        fs::write(&path, &line)
-            .map_err(|e| failed("user namespace", "write", Path::new(&path), e))?;
+/// Reads the go-ahead byte and exactly `count` file descriptors sent with it.
+fn receive_go_ahead(stream: &UnixStream, count: usize) -> Result<Vec<OwnedFd>, StepError> {
+    let mut byte = [0u8; 1];
+    let mut iov = [IoSliceMut::new(&mut byte)];
+    let fd_bytes = (count * std::mem::size_of::<RawFd>()) as u32;
+    // SAFETY: CMSG_SPACE only computes a buffer size from a length.
+    let mut space = vec![0u8; unsafe { libc::CMSG_SPACE(fd_bytes) } as usize];
+    let msg = recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        (count > 0).then_some(&mut space[..]),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(talk)?;
+    let mut fds = Vec::new();
+    for cmsg in msg.cmsgs().map_err(talk)? {
+        if let ControlMessageOwned::ScmRights(received) = cmsg {
+            // SAFETY: SCM_RIGHTS installed these descriptors in this process just now; each
+            // is owned here alone.
+            fds.extend(
+                received
+                    .into_iter()
+                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+            );
+        }
     }
+    let truncated = msg.flags.contains(MsgFlags::MSG_CTRUNC);
+    match msg.bytes {
+        0 => Err(StepError::new(
+            "user namespace",
+            "the other side of the helper ended",
+        )),
+        _ if truncated || fds.len() != count => Err(StepError::new(
+            "idmapped mounts",
+            format!("expected {count} idmapped trees, received {}", fds.len()),
+        )),
+        _ => Ok(fds),
+    }
+}
+
+/// The parent's side, once the child has said its namespaces exist: maps its IDs, makes the
+/// idmapped trees, and sends them with the go-ahead. An error is the parent's to report; a
+/// child that went away reports for itself.
+pub fn map_and_go_ahead(
+    stream: &UnixStream,
+    child: Pid,
+    base: u32,
+    plan: &ContainerPlan,
+) -> Result<(), StepError> {
+    userns::write_id_maps(child, base)
+        .map_err(|e| StepError::new("user namespace", e.to_string()))?;
+    let trees = idmapped_trees(child, plan)?;
+    let fds: Vec<RawFd> = trees.iter().map(|t| t.as_raw_fd()).collect();
+    let rights = [ControlMessage::ScmRights(&fds)];
+    let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
+    // The trees are the child's now; ours close when they go out of scope.
+    let _ = sendmsg::<()>(
+        stream.as_raw_fd(),
+        &[IoSlice::new(b"m")],
+        cmsgs,
+        MsgFlags::empty(),
+        None,
+    );
     Ok(())
+}
+
+/// The plan's idmapped binds as detached trees mapped by the child's user namespace: made
+/// here, in the host's mount namespace, with the privilege the child no longer has.
+fn idmapped_trees(child: Pid, plan: &ContainerPlan) -> Result<Vec<OwnedFd>, StepError> {
+    let sources = plan.idmapped_sources();
+    if sources.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ns = PathBuf::from(format!("/proc/{child}/ns/user"));
+    let userns = fs::File::open(&ns).map_err(|e| failed("idmapped mounts", "open", &ns, e))?;
+    sources
+        .iter()
+        .map(|source| {
+            idmap::idmapped_tree(source, userns.as_fd())
+                .map_err(|e| StepError::new("idmapped mounts", e.to_string()))
+        })
+        .collect()
+}
+
+/// Attaches an idmapped tree at `target` (made first), where a bind would go.
+pub fn attach(tree: &IdmappedTree, target: &Path) -> Result<(), StepError> {
+    fs::create_dir_all(target).map_err(|e| failed("idmapped mounts", "create", target, e))?;
+    crate::security::mount_api::attach_tree(&tree.tree, target).map_err(|e| {
+        StepError::new(
+            "idmapped mounts",
+            format!(
+                "cannot attach the idmapped tree of {} at {}: {e}",
+                tree.source.display(),
+                target.display()
+            ),
+        )
+    })
 }

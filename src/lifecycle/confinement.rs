@@ -1,16 +1,17 @@
 //! The host's side of a container's confinement at start: checking its seccomp profile and
 //! SELinux types before anything is done, then reserving its MCS level and user namespace
-//! range, and releasing them when it is gone.
+//! range (and finding whether its private trees are idmapped or chowned into it), and
+//! releasing them when it is gone.
 
 use super::{Context, LifecycleError};
 use crate::config::Config;
-use crate::container::Grants;
+use crate::container::{self, Grants, HostLayout};
 use crate::definition::model::{Definition, Mode, Seccomp, Selinux};
 use crate::mcs;
 use crate::name::Name;
 use crate::security::seccomp::{self, Profile, Target};
 use crate::security::selinux::{self, HostSelinux};
-use crate::security::{capabilities, userns};
+use crate::security::{capabilities, idmap, userns};
 
 /// Checks what can be checked without changing the host, and returns the container's seccomp
 /// profile. Names in a profile that this libseccomp does not know are skipped with a warning.
@@ -95,9 +96,28 @@ pub fn reserve(
     Ok(Grants {
         labels,
         user_namespace,
+        idmapped_mounts: false,
         seccomp,
         machine_id: None,
     })
+}
+
+/// Whether the container's private /etc and /var can be idmapped mounts on this host: tried,
+/// once per start, on the directories a plan with idmapped mounts binds them from.
+pub fn idmapped_mounts(
+    def: &Definition,
+    layout: &HostLayout,
+    grants: &Grants,
+) -> Result<bool, LifecycleError> {
+    let Some(base) = grants.user_namespace else {
+        return Ok(false);
+    };
+    let candidate = Grants {
+        idmapped_mounts: true,
+        ..grants.clone()
+    };
+    let plan = container::plan_container(def, layout, &candidate)?;
+    Ok(idmap::supported(&plan.idmapped_sources(), base)?)
 }
 
 /// Releases what [`reserve`] took, unless persistent data keeps it; returns what could not

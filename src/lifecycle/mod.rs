@@ -70,6 +70,8 @@ pub enum LifecycleError {
     Mcs(#[from] crate::mcs::McsError),
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
+    #[error(transparent)]
+    Idmap(#[from] crate::security::idmap::IdmapError),
     #[error("cannot {op} {path}: {source}")]
     Io {
         op: &'static str,

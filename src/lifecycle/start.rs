@@ -152,6 +152,7 @@ fn carry_out(
         machine_registered: false,
         selinux_label: None,
         user_namespace: None,
+        idmapped_mounts: false,
         boot: loaded.definition.mode == crate::definition::model::Mode::Boot,
         stop_signal: loaded.definition.exec.stop_signal.number(),
         stop_timeout_usec: loaded.definition.exec.stop_timeout_usec,
@@ -176,12 +177,15 @@ fn carry_out(
     state.selinux_label = grants.labels.as_ref().map(|l| l.process.clone());
     state.user_namespace = grants.user_namespace;
     state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
+    // Decided before the state directories are made: chowned into the range or not.
+    grants.idmapped_mounts = confinement::idmapped_mounts(&loaded.definition, layout, &grants)?;
     let prepared = container::prepare_state_dirs(&loaded.definition, layout, &grants)?;
     let machine_id = prepared.machine_id.clone();
     progress.prepared = Some(prepared);
     container::prepare_runtime_dirs(&loaded.definition, layout, &grants, &machine_id)?;
     grants.machine_id = Some(machine_id.clone());
     let plan = &container::plan_container(&loaded.definition, layout, &grants)?;
+    state.idmapped_mounts = !plan.idmapped_sources().is_empty();
     let plan_path = ctx.paths.plan_file(name);
     container::write_plan(plan, &plan_path).map_err(|source| LifecycleError::Io {
         op: "write",

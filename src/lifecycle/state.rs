@@ -120,6 +120,9 @@ pub struct State {
     /// The first host ID of its user namespace range.
     #[serde(default)]
     pub user_namespace: Option<u32>,
+    /// Its private /etc and /var are idmapped mounts (not chowned into the range).
+    #[serde(default)]
+    pub idmapped_mounts: bool,
     /// Boot mode: a stop asks the container's init (its PID 1) with `stop_signal`, and waits
     /// for it to shut the container down.
     #[serde(default)]
@@ -230,6 +233,7 @@ mod tests {
             machine_registered: true,
             selinux_label: None,
             user_namespace: Some(524288),
+            idmapped_mounts: true,
             boot: false,
             stop_signal: 15,
             stop_timeout_usec: 30_000_000,

@@ -1,9 +1,12 @@
 //! Confinement of a container's processes, planned as plain data: capabilities, no_new_privs,
 //! the seccomp filter, SELinux labels, user namespaces, and the hidden parts of /proc and
 //! /sys. The helper applies the plan (`crate::helper::confine`); nothing here acts on the host
-//! beyond the reservations in [`userns`] and [`crate::mcs`] and labelling in [`selinux`].
+//! beyond the reservations in [`userns`] and [`crate::mcs`], labelling in [`selinux`] and the
+//! probe for idmapped mounts in [`idmap`].
 
 pub mod capabilities;
+pub mod idmap;
+pub mod mount_api;
 pub mod paths;
 pub mod seccomp;
 pub mod selinux;

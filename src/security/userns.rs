@@ -83,6 +83,27 @@ pub fn release_unless_persistent(paths: &Paths, name: &Name) -> Result<(), Regis
     Registry::<u32>::open(&registry_path(paths))?.release(name)
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct MapError {
+    path: PathBuf,
+    source: io::Error,
+}
+
+/// Maps IDs 0-65535 inside the user namespace of `pid` to `base`.. on the host, for users and
+/// groups. Only a process outside the namespace may.
+pub fn write_id_maps(pid: nix::unistd::Pid, base: u32) -> Result<(), MapError> {
+    let line = format!("0 {base} {RANGE_SIZE}\n");
+    for map in ["uid_map", "gid_map"] {
+        let path = PathBuf::from(format!("/proc/{pid}/{map}"));
+        fs::write(&path, &line).map_err(|source| MapError {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
 /// The ID a file owned by `id` gets when its tree moves from the range at `from` to the one
 /// at `to` (0 is the host's own IDs). IDs outside the old range are left alone.
 fn shifted(id: u32, from: u32, to: u32) -> u32 {
