@@ -667,11 +667,11 @@ fn playbook_installs_applies_and_updates_in_place() {
         "{} is missing: the host side installs ansible-core there before booting",
         venv.display()
     );
-    let play = |memory: &str| {
+    let run = |memory: &str, command: &[&str]| {
         let extra = serde_json::json!({
             "berth": BERTH,
             "berth_name": "answeb",
-            "berth_command": ["/bin/sleep", "infinity"],
+            "berth_command": command,
             "berth_memory_max": memory,
             "ansible_python_interpreter": venv.join("bin/python"),
         })
@@ -686,6 +686,10 @@ fn playbook_installs_applies_and_updates_in_place() {
             .expect("ansible-playbook runs");
         let text = stdout(&out);
         eprintln!("{text}{}", stderr(&out));
+        (out, text)
+    };
+    let play = |memory: &str| {
+        let (out, text) = run(memory, &["/bin/sleep", "infinity"]);
         assert!(out.status.success(), "ansible-playbook failed");
         let recap = text
             .lines()
@@ -720,6 +724,20 @@ fn playbook_installs_applies_and_updates_in_place() {
     );
     assert_eq!(memory_limit("answeb"), (80u64 << 20).to_string());
     assert_eq!(leader("answeb"), pid, "updated in place, not restarted");
+
+    // An invalid definition fails the task (the template's `validate`) and never reaches /etc.
+    let definition = fs::read_to_string("/etc/berth/containers/answeb.toml").unwrap();
+    let (out, text) = run("80M", &[]);
+    assert!(!out.status.success(), "an empty command must fail the play");
+    assert!(
+        text.contains("exec.command"),
+        "berth check's report: {text}"
+    );
+    assert_eq!(
+        fs::read_to_string("/etc/berth/containers/answeb.toml").unwrap(),
+        definition
+    );
+    assert_eq!(leader("answeb"), pid, "the running container is left alone");
 
     assert!(berth(&["stop", "answeb"]).status.success());
     fs::remove_dir_all("/etc/berth/containers/answeb.toml.d").unwrap();

@@ -128,6 +128,52 @@ fn check_by_name_and_json() {
     assert_eq!(web["errors"][1]["help"], "did you mean `memory_max`?");
 }
 
+/// `check --as`: a file under any name (Ansible's temporary `.source.toml`) checked in the
+/// place it is going to, with what it merges with there.
+#[test]
+fn check_as_checks_a_file_in_its_place() {
+    let dir = std::env::temp_dir().join(format!("berth-check-as-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("web.toml.d")).unwrap();
+    std::fs::write(dir.join("web.toml"), "[exec]\ncommand = [\"/bin/true\"]\n").unwrap();
+    let tmp = dir.join(".source.toml");
+    let path = dir.display().to_string();
+    let check = |place: &str, text: &str| {
+        std::fs::write(&tmp, text).unwrap();
+        berth(&[
+            "--containers-path",
+            &path,
+            "check",
+            "--as",
+            place,
+            tmp.to_str().unwrap(),
+        ])
+    };
+    let limits = "[resources]\nmemory_max = \"64M\"\n";
+    let o = check("web.toml.d/40-limits.toml", limits);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Alone, the drop-in is no definition: its place is what makes it valid.
+    let o = check("other", limits);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("needs a command"), "{}", stderr(&o));
+    let o = check(
+        "web.toml.d/40-limits.toml",
+        "[resources]\nmemroy_max = \"64M\"\n",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains(".source.toml:2:1"), "{err}");
+    assert!(err.contains("did you mean `memory_max`?"), "{err}");
+    let o = check("web", "[exec]\ncommand = []\n");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("exec.command"), "{}", stderr(&o));
+    let o = check("ghost.toml.d/40-limits.toml", limits);
+    assert!(stderr(&o).contains("no main file"), "{}", stderr(&o));
+    let o = berth(&["check", "--as", "web", "a.toml", "b.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn check_unknown_name_fails() {
     let o = berth(&["--containers-path", &valid_path(), "check", "nope"]);

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{exit, is_path, sibling_dropins};
-use crate::definition::{self, LoadError, SearchPath};
+use crate::definition::{self, Found, LoadError, SearchPath};
 use crate::diagnostic::Diagnostic;
 use crate::name::Name;
 
@@ -16,8 +16,14 @@ struct Checked {
     notes: Vec<String>,
 }
 
-pub fn run(search: &SearchPath, targets: &[String], json: bool) -> u8 {
-    let results = if targets.is_empty() {
+pub fn run(search: &SearchPath, targets: &[String], place: Option<&str>, json: bool) -> u8 {
+    let results = if let Some(place) = place {
+        let [file] = targets else {
+            eprintln!("error: --as checks one file: berth check --as PLACE FILE");
+            return exit::USAGE;
+        };
+        vec![check_in_place(search, Path::new(file), place)]
+    } else if targets.is_empty() {
         check_all(search)
     } else {
         targets.iter().map(|t| check_target(search, t)).collect()
@@ -160,5 +166,153 @@ fn check_path(path: &Path) -> Checked {
         files,
         problems,
         notes: Vec::new(),
+    }
+}
+
+/// Where `--as` puts the file: as the main file of a container, or as one of its drop-ins.
+#[derive(Debug, PartialEq, Eq)]
+enum Place {
+    Main(String),
+    Dropin { name: String, file: String },
+}
+
+/// `NAME`, `NAME.toml` or `NAME.toml.d/FILE.toml`.
+fn parse_place(place: &str) -> Result<Place, String> {
+    let Some((dir, file)) = place.split_once('/') else {
+        let name = place.strip_suffix(".toml").unwrap_or(place);
+        return Ok(Place::Main(name.to_owned()));
+    };
+    let name = dir.strip_suffix(".toml.d").ok_or_else(|| {
+        format!("`{place}`: a drop-in's place is NAME.toml.d/FILE.toml, not under `{dir}`")
+    })?;
+    if file.contains('/') || !file.ends_with(".toml") {
+        return Err(format!(
+            "`{place}`: a drop-in's place is NAME.toml.d/FILE.toml (one file, ending in .toml)"
+        ));
+    }
+    Ok(Place::Dropin {
+        name: name.to_owned(),
+        file: file.to_owned(),
+    })
+}
+
+/// `--as PLACE FILE`: FILE checked as if it were at PLACE in the search path, merged with the
+/// files it would be merged with there. What configuration management needs before it puts a
+/// file in place (Ansible's `validate:` checks a temporary file, whatever its name), drop-ins
+/// included: a drop-in is only valid with its main file.
+fn check_in_place(search: &SearchPath, file: &Path, place: &str) -> Checked {
+    let mut checked = Checked {
+        label: place.to_owned(),
+        files: Vec::new(),
+        problems: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut fail = |message: String| {
+        checked.problems.push(Diagnostic::new(message));
+    };
+    let parsed = match parse_place(place) {
+        Ok(p) => p,
+        Err(e) => {
+            fail(e);
+            return checked;
+        }
+    };
+    let (Place::Main(raw) | Place::Dropin { name: raw, .. }) = &parsed;
+    let name = match Name::new(raw) {
+        Ok(n) => n,
+        Err(e) => {
+            fail(format!("`{raw}` is not a valid container name: {e}"));
+            return checked;
+        }
+    };
+    let found = match search.find(&name) {
+        Ok(f) => f,
+        Err(e) => {
+            fail(e.to_string());
+            return checked;
+        }
+    };
+    let (main, dropins) = match (parsed, found) {
+        (Place::Main(_), Found::Defined { dropins, .. } | Found::DropinsOnly(dropins)) => {
+            (file.to_owned(), dropins)
+        }
+        (Place::Main(_), Found::Masked(_) | Found::NotFound) => (file.to_owned(), Vec::new()),
+        (Place::Dropin { file: slot, .. }, Found::Defined { main, dropins }) => {
+            (main, with_dropin(dropins, &slot, file))
+        }
+        (Place::Dropin { .. }, Found::Masked(path)) => {
+            fail(format!(
+                "`{name}` is masked by {}: a drop-in for it has no effect",
+                path.display()
+            ));
+            return checked;
+        }
+        (Place::Dropin { .. }, Found::DropinsOnly(_) | Found::NotFound) => {
+            fail(format!(
+                "`{name}` has no main file in the search path: a drop-in is checked with it"
+            ));
+            return checked;
+        }
+    };
+    checked.files = std::iter::once(main.clone())
+        .chain(dropins.iter().cloned())
+        .collect();
+    match definition::load_files(&name, &main, &dropins) {
+        Ok(_) => {}
+        Err(LoadError::Invalid { problems, .. }) => checked.problems = problems,
+        Err(e) => fail(e.to_string()),
+    }
+    checked
+}
+
+/// `dropins` (in the order they apply) with `file` in the place of the one named `slot`, or
+/// added where a drop-in of that name would apply.
+fn with_dropin(dropins: Vec<PathBuf>, slot: &str, file: &Path) -> Vec<PathBuf> {
+    let slot_of = |p: &PathBuf| p.file_name().map(|f| f.to_string_lossy().into_owned());
+    let mut named: Vec<(String, PathBuf)> = dropins
+        .into_iter()
+        .filter_map(|p| Some((slot_of(&p)?, p)))
+        .filter(|(n, _)| n != slot)
+        .collect();
+    named.push((slot.to_owned(), file.to_owned()));
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    named.into_iter().map(|(_, p)| p).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_name_a_main_file_or_a_dropin() {
+        assert_eq!(parse_place("web"), Ok(Place::Main("web".into())));
+        assert_eq!(parse_place("web.toml"), Ok(Place::Main("web".into())));
+        assert_eq!(
+            parse_place("web.toml.d/40-limits.toml"),
+            Ok(Place::Dropin {
+                name: "web".into(),
+                file: "40-limits.toml".into()
+            })
+        );
+        assert!(parse_place("web/40.toml").is_err());
+        assert!(parse_place("web.toml.d/40.conf").is_err());
+        assert!(parse_place("web.toml.d/a/b.toml").is_err());
+    }
+
+    #[test]
+    fn a_dropin_takes_its_slot_in_lexical_order() {
+        let have = vec![
+            PathBuf::from("/etc/x.toml.d/10-a.toml"),
+            PathBuf::from("/usr/lib/x.toml.d/50-b.toml"),
+        ];
+        let tmp = Path::new("/tmp/.source.toml");
+        assert_eq!(
+            with_dropin(have.clone(), "30-new.toml", tmp),
+            [have[0].clone(), tmp.to_owned(), have[1].clone()]
+        );
+        assert_eq!(
+            with_dropin(have.clone(), "50-b.toml", tmp),
+            [have[0].clone(), tmp.to_owned()]
+        );
     }
 }

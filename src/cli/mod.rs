@@ -77,6 +77,11 @@ pub enum Command {
         /// Container names or definition file paths; all definitions when none are given
         #[arg(value_name = "NAME|PATH", add = ArgValueCompleter::new(complete::check_target))]
         targets: Vec<String>,
+        /// Check the one FILE given as if it were at PLACE in the search path (NAME for a
+        /// main file, NAME.toml.d/FILE.toml for a drop-in), merged with the files it would be
+        /// merged with there: for configuration management, before it puts FILE in place
+        #[arg(long = "as", value_name = "PLACE")]
+        place: Option<String>,
         /// Print the result as JSON
         #[arg(long)]
         json: bool,
@@ -309,7 +314,11 @@ pub fn main() -> ExitCode {
         paths: Paths::default(),
     };
     let code = match cli.command {
-        Command::Check { targets, json } => check::run(&search, &targets, json),
+        Command::Check {
+            targets,
+            place,
+            json,
+        } => check::run(&search, &targets, place.as_deref(), json),
         Command::Show { name, origin, json } => inspect::show(&search, &name, origin, json),
         Command::Cat { name } => inspect::cat(&search, &name),
         Command::List { json } => status::list(&ctx, json),
