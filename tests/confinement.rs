@@ -436,6 +436,86 @@ fn private_mounts_idmapped(pid: u32) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// 100 `berth start`s at once, each its own process as from a script or configuration
+/// management: every container gets a user-namespace range of its own and, under SELinux (the
+/// VM tier), an MCS level of its own; 100 stops at once release both.
+#[test]
+#[ignore = "runs inside a real systemd"]
+fn a_hundred_parallel_starts_get_distinct_ranges_and_levels() {
+    use std::collections::BTreeSet;
+    use std::process::{Command, Stdio};
+    const N: usize = 100;
+    let text = format!(
+        "{SLEEPER}[filesystem]\netc = \"volatile\"\nvar = \"volatile\"\n\
+         [security]\nuser_namespace = \"auto\"\n"
+    );
+    let names: Vec<String> = (0..N).map(|i| format!("many-{i}")).collect();
+    for name in &names {
+        define(name, &text);
+    }
+    let all_at_once = |verb: &str| {
+        let children: Vec<_> = names
+            .iter()
+            .map(|name| {
+                Command::new(env!("CARGO_BIN_EXE_berth"))
+                    .args([verb, name])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("berth runs")
+            })
+            .collect();
+        for (name, child) in names.iter().zip(children) {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "berth {verb} {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    let quiet_status = |name: &str| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["status", "--json", name])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    all_at_once("start");
+    let mut ranges = BTreeSet::new();
+    let mut levels = BTreeSet::new();
+    for name in &names {
+        let status = quiet_status(name);
+        assert_eq!(status["state"], "running", "{name}: {status:#}");
+        ranges.insert(status["user_namespace"]["host_first"].as_u64().unwrap());
+        levels.insert(status["selinux"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ranges.len(), N, "{N} containers, {N} ranges: {ranges:?}");
+    let ranges: Vec<u64> = ranges.into_iter().collect();
+    assert!(
+        ranges.windows(2).all(|w| w[1] - w[0] >= 65536),
+        "the ranges overlap: {ranges:?}"
+    );
+    if selinux_enabled() {
+        assert_eq!(levels.len(), N, "{N} containers, {N} levels: {levels:?}");
+    } else {
+        assert_eq!(levels, BTreeSet::from(["disabled".to_owned()]));
+    }
+
+    all_at_once("stop");
+    for registry in ["/var/lib/berth/userns.json", "/var/lib/berth/mcs.json"] {
+        let text = fs::read_to_string(registry).unwrap_or_default();
+        assert!(
+            !text.contains("many-"),
+            "volatile containers release what they reserved: {registry}: {text}"
+        );
+    }
+    for name in &names {
+        fs::remove_file(format!("/etc/berth/containers/{name}.toml")).unwrap();
+    }
+}
+
 #[test]
 #[ignore = "runs inside a real systemd"]
 fn selinux_labels_are_unique_per_container() {

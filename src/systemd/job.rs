@@ -29,6 +29,12 @@ pub(super) struct Job {
 /// Runs `call`, which queues a job, with a JobRemoved match registered before it: a job can
 /// finish before its method reply is read, and a signal that arrives before the match exists
 /// is never delivered.
+///
+/// The match is for this unit's jobs alone (arg2, the unit name), filtered by the bus: zbus
+/// reads the socket in one task that waits while a signal stream's queue is full, and the
+/// stream is not read until the call returns, so with every JobRemoved of the host (a hundred
+/// containers stopping at once) the queue filled, the call's reply was never read, and berth
+/// hung in StopUnit.
 pub(super) fn queue(
     manager: &ManagerProxyBlocking<'static>,
     op: &'static str,
@@ -36,7 +42,9 @@ pub(super) fn queue(
     call: impl FnOnce() -> zbus::Result<OwnedObjectPath>,
 ) -> Result<Job, SystemdError> {
     let call_err = |source| SystemdError::call(op, unit, source);
-    let signals = manager.receive_job_removed().map_err(call_err)?;
+    let signals = manager
+        .receive_job_removed_with_args(&[(2, unit)])
+        .map_err(call_err)?;
     let job = call().map_err(call_err)?;
 
     // The blocking signal iterator cannot time out, so a thread reads it and the timeout is
