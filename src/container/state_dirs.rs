@@ -313,7 +313,7 @@ mod tests {
         let page = include_str!("../../man/berth.toml.5").replace("\\-", "-");
         for (path, _) in NOT_COPIED {
             assert!(
-                page.contains(&format!(".I {path}\n")),
+                page.contains(&format!("\\fI{path}\\fR")),
                 "berth.toml(5) does not list /etc/{path} among what is not copied"
             );
         }
