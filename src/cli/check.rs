@@ -16,6 +16,18 @@ struct Checked {
     notes: Vec<String>,
 }
 
+impl Checked {
+    /// Nothing could be checked, for this one reason.
+    fn failed(label: impl Into<String>, message: String) -> Checked {
+        Checked {
+            label: label.into(),
+            files: Vec::new(),
+            problems: vec![Diagnostic::new(message)],
+            notes: Vec::new(),
+        }
+    }
+}
+
 pub fn run(search: &SearchPath, targets: &[String], place: Option<&str>, json: bool) -> u8 {
     let results = if let Some(place) = place {
         let [file] = targets else {
@@ -74,14 +86,7 @@ pub fn run(search: &SearchPath, targets: &[String], place: Option<&str>, json: b
 fn check_all(search: &SearchPath) -> Vec<Checked> {
     let (names, invalid_files) = match search.names() {
         Ok(found) => found,
-        Err(e) => {
-            return vec![Checked {
-                label: "search path".into(),
-                files: Vec::new(),
-                problems: vec![Diagnostic::new(e.to_string())],
-                notes: Vec::new(),
-            }]
-        }
+        Err(e) => return vec![Checked::failed("search path", e.to_string())],
     };
     let mut out: Vec<Checked> = invalid_files
         .into_iter()
@@ -102,14 +107,10 @@ fn check_target(search: &SearchPath, target: &str) -> Checked {
     }
     match Name::new(target) {
         Ok(name) => check_name(search, &name),
-        Err(e) => Checked {
-            label: target.to_owned(),
-            files: Vec::new(),
-            problems: vec![Diagnostic::new(format!(
-                "`{target}` is not a valid container name: {e}"
-            ))],
-            notes: Vec::new(),
-        },
+        Err(e) => Checked::failed(
+            target,
+            format!("`{target}` is not a valid container name: {e}"),
+        ),
     }
 }
 
@@ -155,17 +156,22 @@ fn check_path(path: &Path) -> Checked {
             Diagnostic::new(format!("`{stem}` is not a valid container name: {e}"))
                 .at(&crate::diagnostic::Source::new(path, ""), None),
         ],
-        Ok(name) => match definition::load_files(&name, path, &dropins) {
-            Ok(_) => Vec::new(),
-            Err(LoadError::Invalid { problems, .. }) => problems,
-            Err(e) => vec![Diagnostic::new(e.to_string())],
-        },
+        Ok(name) => load_problems(&name, path, &dropins),
     };
     Checked {
         label: path.display().to_string(),
         files,
         problems,
         notes: Vec::new(),
+    }
+}
+
+/// What is wrong with the definition `name` made of `main` and `dropins`, in that order.
+fn load_problems(name: &Name, main: &Path, dropins: &[PathBuf]) -> Vec<Diagnostic> {
+    match definition::load_files(name, main, dropins) {
+        Ok(_) => Vec::new(),
+        Err(LoadError::Invalid { problems, .. }) => problems,
+        Err(e) => vec![Diagnostic::new(e.to_string())],
     }
 }
 
@@ -201,37 +207,28 @@ fn parse_place(place: &str) -> Result<Place, String> {
 /// file in place (Ansible's `validate:` checks a temporary file, whatever its name), drop-ins
 /// included: a drop-in is only valid with its main file.
 fn check_in_place(search: &SearchPath, file: &Path, place: &str) -> Checked {
-    let mut checked = Checked {
-        label: place.to_owned(),
-        files: Vec::new(),
-        problems: Vec::new(),
-        notes: Vec::new(),
-    };
-    let mut fail = |message: String| {
-        checked.problems.push(Diagnostic::new(message));
-    };
-    let parsed = match parse_place(place) {
-        Ok(p) => p,
-        Err(e) => {
-            fail(e);
-            return checked;
-        }
-    };
+    match files_in_place(search, file, place) {
+        Ok((name, main, dropins)) => Checked {
+            label: place.to_owned(),
+            problems: load_problems(&name, &main, &dropins),
+            files: std::iter::once(main).chain(dropins).collect(),
+            notes: Vec::new(),
+        },
+        Err(message) => Checked::failed(place, message),
+    }
+}
+
+/// The container FILE would belong to at `place`, and the files of its definition then: the
+/// main file and the drop-ins, in the order they apply.
+fn files_in_place(
+    search: &SearchPath,
+    file: &Path,
+    place: &str,
+) -> Result<(Name, PathBuf, Vec<PathBuf>), String> {
+    let parsed = parse_place(place)?;
     let (Place::Main(raw) | Place::Dropin { name: raw, .. }) = &parsed;
-    let name = match Name::new(raw) {
-        Ok(n) => n,
-        Err(e) => {
-            fail(format!("`{raw}` is not a valid container name: {e}"));
-            return checked;
-        }
-    };
-    let found = match search.find(&name) {
-        Ok(f) => f,
-        Err(e) => {
-            fail(e.to_string());
-            return checked;
-        }
-    };
+    let name = Name::new(raw).map_err(|e| format!("`{raw}` is not a valid container name: {e}"))?;
+    let found = search.find(&name).map_err(|e| e.to_string())?;
     let (main, dropins) = match (parsed, found) {
         (Place::Main(_), Found::Defined { dropins, .. } | Found::DropinsOnly(dropins)) => {
             (file.to_owned(), dropins)
@@ -241,28 +238,18 @@ fn check_in_place(search: &SearchPath, file: &Path, place: &str) -> Checked {
             (main, with_dropin(dropins, &slot, file))
         }
         (Place::Dropin { .. }, Found::Masked(path)) => {
-            fail(format!(
+            return Err(format!(
                 "`{name}` is masked by {}: a drop-in for it has no effect",
                 path.display()
-            ));
-            return checked;
+            ))
         }
         (Place::Dropin { .. }, Found::DropinsOnly(_) | Found::NotFound) => {
-            fail(format!(
+            return Err(format!(
                 "`{name}` has no main file in the search path: a drop-in is checked with it"
-            ));
-            return checked;
+            ))
         }
     };
-    checked.files = std::iter::once(main.clone())
-        .chain(dropins.iter().cloned())
-        .collect();
-    match definition::load_files(&name, &main, &dropins) {
-        Ok(_) => {}
-        Err(LoadError::Invalid { problems, .. }) => checked.problems = problems,
-        Err(e) => fail(e.to_string()),
-    }
-    checked
+    Ok((name, main, dropins))
 }
 
 /// `dropins` (in the order they apply) with `file` in the place of the one named `slot`, or
