@@ -202,10 +202,7 @@ fn apply_json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
     let out = berth(&all);
     let json = serde_json::from_slice(&out.stdout).expect("apply --json prints JSON");
     // Every apply --json of these tests is also held to berth(1), JSON OUTPUT.
-    let shape = berth::cli::json::output("apply").unwrap().shape;
-    if let Err(e) = berth::cli::json::validate(&json, &shape, &[]) {
-        panic!("berth {all:?} is not as documented: {e}\n{json:#}");
-    }
+    common::assert_documented_json("apply", &json);
     (out.status.code(), json)
 }
 

@@ -88,10 +88,7 @@ fn containers_share_an_image_and_write_only_their_own_layers() {
     import_once("shared");
     let listed: serde_json::Value =
         serde_json::from_str(&berth_ok(&["image", "list", "--json"])).unwrap();
-    let shape = berth::cli::json::output("image list").unwrap().shape;
-    if let Err(e) = berth::cli::json::validate(&listed, &shape, &[]) {
-        panic!("berth image list --json is not as documented: {e}\n{listed:#}");
-    }
+    common::assert_documented_json("image list", &listed);
     let shared = listed
         .as_array()
         .unwrap()

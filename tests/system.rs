@@ -433,14 +433,11 @@ fn a_killed_start_is_cleaned_up_by_the_next_command() {
 #[test]
 #[ignore = "runs inside the systemd sandbox"]
 fn list_and_status_json_are_as_documented() {
-    use berth::cli::json::{output, validate};
     let documented = |verb: &str, args: &[&str]| -> serde_json::Value {
         let out = berth(args);
         assert!(out.status.success(), "berth {args:?} failed");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-        if let Err(e) = validate(&v, &output(verb).unwrap().shape, &[]) {
-            panic!("berth {args:?} is not as documented: {e}\n{v:#}");
-        }
+        common::assert_documented_json(verb, &v);
         v
     };
     let row = |list: &serde_json::Value, name: &str| -> serde_json::Value {

@@ -151,6 +151,17 @@ pub fn define(name: &str, text: &str) {
     fs::write(format!("/etc/berth/containers/{name}.toml"), text).unwrap();
 }
 
+/// Fails the test unless `value`, what `berth VERB --json` printed, is as berth(1), JSON
+/// OUTPUT, documents it (src/cli/json.rs).
+pub fn assert_documented_json(verb: &str, value: &serde_json::Value) {
+    let shape = berth::cli::json::output(verb)
+        .unwrap_or_else(|| panic!("berth {verb} --json is not documented"))
+        .shape;
+    if let Err(e) = berth::cli::json::validate(value, &shape, &[]) {
+        panic!("berth {verb} --json is not as documented: {e}\n{value:#}");
+    }
+}
+
 pub fn status_json(name: &str) -> serde_json::Value {
     let out = berth(&["status", "--json", name]);
     serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
