@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::time;
+use common::{time, Dice, Generated};
 
 /// How big a run is: the benchmark, or `cargo test`'s smoke run of it.
 #[derive(Clone, Copy)]
@@ -171,37 +171,6 @@ fn inside(root: &Path, size: Size) {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-#[derive(Default)]
-struct Generated {
-    files: usize,
-    bytes: usize,
-    dropins: usize,
-}
-
-impl Generated {
-    fn write(&mut self, path: &Path, text: &str) {
-        fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-        fs::write(path, text).expect("write");
-        self.files += 1;
-        self.bytes += text.len();
-    }
-}
-
-/// xorshift64*: the same definitions every run.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
 
 fn generate(root: &Path, size: Size) -> Generated {
     let Size {

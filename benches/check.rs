@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::time;
+use common::{time, Dice, Generated};
 
 /// The benchmark's size; `cargo test --all-targets` (no `--bench`) runs a smoke test of it:
 /// 600 definitions, once.
@@ -129,56 +129,6 @@ fn main() {
 // ---------------------------------------------------------------------------------------------
 // The definitions
 // ---------------------------------------------------------------------------------------------
-
-#[derive(Default)]
-struct Generated {
-    /// Regular files written, including shadowed ones.
-    files: usize,
-    bytes: usize,
-    dropins: usize,
-    /// Symlinks to /dev/null.
-    masks: usize,
-}
-
-impl Generated {
-    fn write(&mut self, path: &Path, text: &str) {
-        fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-        fs::write(path, text).expect("write");
-        self.files += 1;
-        self.bytes += text.len();
-    }
-
-    fn mask(&mut self, path: &Path) {
-        fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-        std::os::unix::fs::symlink("/dev/null", path).expect("symlink");
-        self.masks += 1;
-    }
-}
-
-/// A deterministic stream of choices for container `i`.
-struct Dice(u64);
-
-impl Dice {
-    fn new(i: usize) -> Self {
-        Dice(0x2545_f491_4f6c_dd1d ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
-    }
-
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
 
 const ETC: usize = 0;
 const RUN: usize = 1;

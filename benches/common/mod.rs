@@ -1,5 +1,5 @@
 //! What the benchmarks share: finding the binaries under test, re-running inside a real
-//! systemd, timing. Each bench is `harness = false`: `cargo bench` passes `--bench` and it is
+//! systemd, timing, generating definitions. Each bench is `harness = false`: `cargo bench` passes `--bench` and it is
 //! the benchmark; `cargo test --all-targets` runs it without, as a smoke test of itself.
 
 #![allow(dead_code)]
@@ -140,4 +140,56 @@ pub fn timed(mut f: impl FnMut()) -> Duration {
 
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// The definition files a bench generated, and their size.
+#[derive(Default)]
+pub struct Generated {
+    /// Regular files written, including shadowed ones.
+    pub files: usize,
+    pub bytes: usize,
+    pub dropins: usize,
+    /// Symlinks to /dev/null.
+    pub masks: usize,
+}
+
+impl Generated {
+    pub fn write(&mut self, path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        fs::write(path, text).expect("write");
+        self.files += 1;
+        self.bytes += text.len();
+    }
+
+    pub fn mask(&mut self, path: &Path) {
+        fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::os::unix::fs::symlink("/dev/null", path).expect("symlink");
+        self.masks += 1;
+    }
+}
+
+/// A deterministic stream of choices (xorshift64*), so that every run generates the same
+/// definitions.
+pub struct Dice(pub u64);
+
+impl Dice {
+    /// The dice of container `i`.
+    pub fn new(i: usize) -> Self {
+        Dice(0x2545_f491_4f6c_dd1d ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
+    }
+
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
 }
