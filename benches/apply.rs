@@ -22,7 +22,7 @@ mod common;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::{time, Dice, Generated};
@@ -93,24 +93,9 @@ fn inside(root: &Path, size: Size) {
         .collect::<Vec<_>>()
         .join(":");
     let run = |args: &[&str]| {
-        let out = Command::new(&berth)
-            .args(["--containers-path", &search])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("berth runs");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "berth {args:?} failed ({}):\n{text}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .take(40)
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-        text
+        let mut all = vec!["--containers-path", &search];
+        all.extend_from_slice(args);
+        common::run_ok(&berth, &all)
     };
 
     let first = run(&["apply"]);

@@ -15,7 +15,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -40,19 +40,7 @@ fn main() {
         return;
     }
     let berth = common::binary("berth");
-    let run = |args: &[&str]| {
-        let out = Command::new(&berth)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("berth runs");
-        assert!(
-            out.status.success(),
-            "berth {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = |args: &[&str]| common::run_ok(&berth, args);
     let tarball = image_tarball();
     if !Path::new("/var/lib/berth/images/debian").is_dir() {
         run(&["image", "import", tarball.to_str().unwrap(), "debian"]);

@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::{ms, timed, Timing};
@@ -46,16 +46,7 @@ fn main() {
     .expect("write the definition");
 
     let run = |args: &[&str]| {
-        let out = Command::new(&berth)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("berth runs");
-        assert!(
-            out.status.success(),
-            "berth {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::run_ok(&berth, args);
     };
     // The first start seeds the container's /etc; that is not what is measured.
     run(&["start", "bench"]);

@@ -55,6 +55,28 @@ pub fn binary(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{name} next to the bench, in target/release or target/debug"))
 }
 
+/// Runs `program` with `args` and no input; fails the bench unless it succeeds. Its stdout.
+pub fn run_ok(program: &Path, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed ({}):\n{text}{}",
+        program.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .take(40)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    text
+}
+
 /// The cargo target directory.
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the bench's own path");
