@@ -11,7 +11,7 @@ use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{berth, berth_ok, define, leader, sh};
+use common::{berth, berth_ok, define, leader, mountinfo, sh};
 
 #[test]
 fn images_and_boot_mode_in_a_real_systemd() {
@@ -61,16 +61,6 @@ fn import_once(image: &str) {
             image,
         ]);
     }
-}
-
-fn mountinfo() -> Vec<String> {
-    let mut lines: Vec<String> = fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .map(|l| l.split(' ').skip(4).take(2).collect::<Vec<_>>().join(" "))
-        .collect();
-    lines.sort();
-    lines
 }
 
 fn assert_gone(name: &str, mounts_before: &[String]) {

@@ -17,6 +17,8 @@ use berth::unit::CgroupVersion;
 
 mod common;
 
+use common::{berth, berth_ok, define, leader, mountinfo, status_json};
+
 #[test]
 fn in_a_real_systemd() {
     if !common::inside() {
@@ -25,10 +27,6 @@ fn in_a_real_systemd() {
 }
 
 // ---------------------------------------------------------------- helpers (inside)
-
-fn berth(args: &[&str]) -> Output {
-    berth_env(args, &[])
-}
 
 fn berth_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let out = Command::new(env!("CARGO_BIN_EXE_berth"))
@@ -46,12 +44,6 @@ fn berth_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     out
 }
 
-fn ok(args: &[&str]) -> String {
-    let out = berth(args);
-    assert!(out.status.success(), "berth {args:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn sh(cmd: &str) -> (bool, String) {
     let out = Command::new("sh")
         .args(["-c", cmd])
@@ -63,32 +55,6 @@ fn sh(cmd: &str) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
-}
-
-fn define(name: &str, text: &str) {
-    fs::create_dir_all("/etc/berth/containers").unwrap();
-    fs::write(format!("/etc/berth/containers/{name}.toml"), text).unwrap();
-}
-
-fn status_json(name: &str) -> serde_json::Value {
-    let out = berth(&["status", "--json", name]);
-    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-}
-
-fn leader(name: &str) -> u32 {
-    status_json(name)["leader"]
-        .as_u64()
-        .expect("a running container has a leader") as u32
-}
-
-fn mountinfo() -> Vec<String> {
-    let mut lines: Vec<String> = fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .map(|l| l.split(' ').skip(4).take(2).collect::<Vec<_>>().join(" "))
-        .collect();
-    lines.sort();
-    lines
 }
 
 fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
@@ -151,7 +117,7 @@ tasks_max = 32
 fn start_confines_limits_and_shows_everywhere() {
     let mounts = mountinfo();
     define("sysweb", LIMITED);
-    ok(&["start", "sysweb"]);
+    berth_ok(&["start", "sysweb"]);
     let pid = leader("sysweb");
 
     // The scope in the slice chain, with the limits in the cgroup files: in the unified
@@ -205,7 +171,7 @@ fn start_confines_limits_and_shows_everywhere() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"));
     assert_eq!(
-        ok(&[
+        berth_ok(&[
             "exec",
             "sysweb",
             "/bin/sh",
@@ -222,7 +188,7 @@ fn start_confines_limits_and_shows_everywhere() {
     );
 
     // /etc is private and persistent.
-    ok(&[
+    berth_ok(&[
         "exec",
         "sysweb",
         "/bin/sh",
@@ -256,13 +222,13 @@ fn start_confines_limits_and_shows_everywhere() {
     );
     let (_, machines) = sh("machinectl list --no-legend");
     assert!(machines.contains("sysweb"), "{machines}");
-    let list = ok(&["list"]);
+    let list = berth_ok(&["list"]);
     assert!(
         list.lines()
             .any(|l| l.starts_with("sysweb") && l.contains("running")),
         "{list}"
     );
-    let status = ok(&["status", "sysweb"]);
+    let status = berth_ok(&["status", "sysweb"]);
     assert!(status.contains("State: running"), "{status}");
     assert!(status.contains("limit 64.0M"), "{status}");
 
@@ -272,14 +238,14 @@ fn start_confines_limits_and_shows_everywhere() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("already running"));
 
     // A restart keeps /etc.
-    ok(&["restart", "sysweb"]);
+    berth_ok(&["restart", "sysweb"]);
     assert_eq!(
-        ok(&["exec", "sysweb", "/bin/cat", "/etc/berth-marker"]),
+        berth_ok(&["exec", "sysweb", "/bin/cat", "/etc/berth-marker"]),
         "kept\n"
     );
 
     let pid = leader("sysweb");
-    ok(&["stop", "sysweb"]);
+    berth_ok(&["stop", "sysweb"]);
     assert!(
         !Path::new(&format!("/proc/{pid}")).exists(),
         "PID 1 of the container survived"
@@ -295,16 +261,16 @@ fn kill_and_escaped_names() {
         "my-app",
         "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n",
     );
-    ok(&["start", "my-app"]);
+    berth_ok(&["start", "my-app"]);
     let (active, _) = sh("systemctl is-active 'berth-my\\x2dapp.scope'");
     assert!(active, "unit name is escaped like systemd-escape");
-    ok(&["kill", "my-app", "--signal", "SIGKILL"]);
+    berth_ok(&["kill", "my-app", "--signal", "SIGKILL"]);
     wait_for("the container to end", Duration::from_secs(5), || {
         !sh("systemctl is-active --quiet 'berth-my\\x2dapp.scope'").0
     });
     let status = status_json("my-app");
     assert_eq!(status["state"], "stopped");
-    ok(&["stop", "my-app"]);
+    berth_ok(&["stop", "my-app"]);
     assert_nothing_left("my-app", &mounts, false);
 
     // A payload that ignores the stop signal is killed after --timeout, not the definition's
@@ -313,8 +279,8 @@ fn kill_and_escaped_names() {
         "stubborn",
         "[exec]\ncommand = [\"/bin/sh\", \"-c\", \"trap '' TERM; while :; do sleep 1; done\"]\nstop_timeout = \"1h\"\n",
     );
-    ok(&["start", "stubborn"]);
-    ok(&["stop", "--timeout", "1", "stubborn"]);
+    berth_ok(&["start", "stubborn"]);
+    berth_ok(&["stop", "--timeout", "1", "stubborn"]);
     assert_nothing_left("stubborn", &mounts, false);
 }
 
@@ -330,11 +296,11 @@ command = ["/usr/bin/python3", "-c", "import time; x = b'x' * (256 << 20); time.
 memory_max = "32M"
 "#,
     );
-    ok(&["start", "hog"]);
+    berth_ok(&["start", "hog"]);
     wait_for("the OOM kill", Duration::from_secs(20), || {
         !sh("systemctl is-active --quiet berth-hog.scope").0
     });
-    let status = ok(&["status", "hog"]);
+    let status = berth_ok(&["status", "hog"]);
     assert!(status.contains("out of memory"), "{status}");
     assert!(status.contains("killed by SIGKILL"), "{status}");
 }
@@ -422,7 +388,7 @@ fn a_killed_start_is_cleaned_up_by_the_next_command() {
             .unwrap_or("")
             .to_owned();
         eprintln!("killed after {delay_ms} ms: state {state}");
-        ok(&["stop", "crashy"]);
+        berth_ok(&["stop", "crashy"]);
         assert_nothing_left("crashy", &mounts, false);
         let _ = fs::remove_dir_all("/var/lib/berth/crashy");
     }
@@ -457,7 +423,7 @@ fn list_and_status_json_are_as_documented() {
     assert_eq!(r["group"], "systest");
     assert_eq!(r["autostart"], false);
 
-    ok(&["start", "jsonweb"]);
+    berth_ok(&["start", "jsonweb"]);
     let running = documented("status", &["status", "--json", "jsonweb"]);
     assert_eq!(running["state"], "running");
     assert_eq!(running["memory_limit"], 64u64 << 20);
@@ -489,7 +455,7 @@ fn list_and_status_json_are_as_documented() {
         "/etc/berth/containers/jsonweb.toml",
     )
     .unwrap();
-    ok(&["stop", "jsonweb"]);
+    berth_ok(&["stop", "jsonweb"]);
     let r = documented("status", &["status", "--json", "jsonweb"]);
     assert_eq!(r["state"], "stopped");
 }

@@ -174,6 +174,18 @@ pub fn leader(name: &str) -> u32 {
         .expect("a running container has a leader") as u32
 }
 
+/// The host's mount table as (mount point, options of the mount) lines, sorted: what a
+/// container must leave as it was.
+pub fn mountinfo() -> Vec<String> {
+    let mut lines: Vec<String> = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .map(|l| l.split(' ').skip(4).take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    lines.sort();
+    lines
+}
+
 /// The first child of a process: a container's payload, for its PID 1.
 pub fn first_child(pid: u32) -> u32 {
     fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
