@@ -17,9 +17,8 @@ use common::{
 
 #[test]
 fn confinement_in_a_real_systemd() {
-    if !common::inside() {
-        common::rerun_in_sandbox("the confinement tests", &["--ignored"]);
-    }
+    common::assert_on_the_host("the confinement tests");
+    common::rerun_in_sandbox("the confinement tests", &["--ignored"]);
 }
 
 /// podman's 11: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE
@@ -48,6 +47,7 @@ const SLEEPER: &str = "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n";
 #[test]
 #[ignore = "runs inside a real systemd"]
 fn payload_exec_and_pid1_are_confined() {
+    common::assert_systemd_is_pid1();
     define("caps", SLEEPER);
     berth_ok(&["start", "caps"]);
     let init = leader("caps");
@@ -99,6 +99,7 @@ fn payload_exec_and_pid1_are_confined() {
 #[test]
 #[ignore = "runs inside a real systemd"]
 fn definitions_change_capabilities_and_the_filter() {
+    common::assert_systemd_is_pid1();
     // SYS_ADMIN added, yet the default filter still refuses new namespaces and mounts.
     define(
         "admin",
@@ -176,6 +177,7 @@ fn definitions_change_capabilities_and_the_filter() {
 #[test]
 #[ignore = "runs inside a real systemd"]
 fn non_root_payloads_keep_only_what_they_were_given() {
+    common::assert_systemd_is_pid1();
     define(
         "nobody",
         "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\nuser = \"nobody\"\n\
@@ -202,6 +204,7 @@ fn non_root_payloads_keep_only_what_they_were_given() {
 #[test]
 #[ignore = "runs inside a real systemd"]
 fn proc_sys_and_dev_are_closed() {
+    common::assert_systemd_is_pid1();
     define(
         "closed",
         &format!(
@@ -262,6 +265,7 @@ fn proc_sys_and_dev_are_closed() {
 #[test]
 #[ignore = "runs inside a real systemd"]
 fn user_namespaces_give_each_container_its_own_ids() {
+    common::assert_systemd_is_pid1();
     let text = format!("{SLEEPER}[security]\nuser_namespace = \"auto\"\n");
     define("userns-a", &text);
     define("userns-b", &text);
@@ -442,6 +446,7 @@ fn private_mounts_idmapped(pid: u32) -> Vec<(String, bool)> {
 #[test]
 #[ignore = "runs inside a real systemd"]
 fn a_hundred_parallel_starts_get_distinct_ranges_and_levels() {
+    common::assert_systemd_is_pid1();
     use std::collections::BTreeSet;
     use std::process::{Command, Stdio};
     const N: usize = 100;
@@ -535,6 +540,7 @@ fn a_hundred_parallel_starts_get_distinct_ranges_and_levels() {
 #[test]
 #[ignore = "runs inside a real systemd"]
 fn selinux_labels_are_unique_per_container() {
+    common::assert_systemd_is_pid1();
     // Both containers share a host directory, labelled for containers in general (s0, no
     // categories): what one writes there carries its level, which the other cannot read.
     fs::create_dir_all("/srv/berth-shared").unwrap();

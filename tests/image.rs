@@ -15,9 +15,7 @@ use common::{berth, berth_ok, define, leader, mountinfo, sh};
 
 #[test]
 fn images_and_boot_mode_in_a_real_systemd() {
-    if common::inside() {
-        return;
-    }
+    common::assert_on_the_host("the image and boot tests");
     if let Err(why) = common::build_test_image() {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("the test image cannot be built: {why}");
@@ -75,6 +73,7 @@ fn assert_gone(name: &str, mounts_before: &[String]) {
 #[test]
 #[ignore = "runs inside a real systemd"]
 fn containers_share_an_image_and_write_only_their_own_layers() {
+    common::assert_systemd_is_pid1();
     import_once("shared");
     let listed: serde_json::Value =
         serde_json::from_str(&berth_ok(&["image", "list", "--json"])).unwrap();
@@ -240,6 +239,7 @@ fn check_booted(name: &str) {
 #[test]
 #[ignore = "runs inside a real systemd"]
 fn an_image_container_boots_its_systemd() {
+    common::assert_systemd_is_pid1();
     import_once("debian");
     define(
         "boot-image",
@@ -252,6 +252,7 @@ fn an_image_container_boots_its_systemd() {
 #[test]
 #[ignore = "runs inside a real systemd"]
 fn a_host_container_boots_the_hosts_systemd() {
+    common::assert_systemd_is_pid1();
     define("boot-host", "mode = \"boot\"\n");
     check_booted("boot-host");
 }

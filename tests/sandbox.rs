@@ -77,3 +77,52 @@ fn boots_systemd_with_bus_journal_and_machined_and_cleans_up() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "the sandbox is gone");
 }
+
+/// A system test that forgot to check where it runs could pass having tested nothing (on a
+/// host where BERTH_SYSTEM_TEST=1 was set by hand, say): every `#[ignore]`d test of every test
+/// file checks first that systemd really is PID 1, and every test that re-runs its binary in
+/// the sandbox first refuses to run where BERTH_SYSTEM_TEST=1 is set.
+#[test]
+fn every_system_test_checks_that_it_runs_under_systemd() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    files.sort();
+    let mut unguarded = Vec::new();
+    let mut system_tests = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let wanted = if line.starts_with("#[ignore") {
+                "common::assert_systemd_is_pid1();"
+            } else if line.starts_with("fn ")
+                && lines.get(i + 1).is_some_and(|next| {
+                    next.contains("rerun_in_sandbox") || next.contains("common::inside()")
+                })
+            {
+                "common::assert_on_the_host("
+            } else {
+                continue;
+            };
+            let Some(body) = lines[i..].iter().position(|l| l.starts_with("fn ")) else {
+                continue;
+            };
+            system_tests += 1;
+            let first = lines.get(i + body + 1).map(|l| l.trim()).unwrap_or("");
+            if !first.starts_with(wanted) {
+                unguarded.push(format!(
+                    "{}:{}: {} (starts with {first:?}, not {wanted})",
+                    file.file_name().unwrap().to_string_lossy(),
+                    i + body + 1,
+                    lines[i + body].trim()
+                ));
+            }
+        }
+    }
+    assert!(system_tests > 20, "only {system_tests} system tests found");
+    assert!(unguarded.is_empty(), "unguarded:\n{}", unguarded.join("\n"));
+}

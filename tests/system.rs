@@ -21,9 +21,8 @@ use common::{berth, berth_ok, define, leader, mountinfo, status_json};
 
 #[test]
 fn in_a_real_systemd() {
-    if !common::inside() {
-        common::rerun_in_sandbox("the system tests", &["--ignored"]);
-    }
+    common::assert_on_the_host("the system tests");
+    common::rerun_in_sandbox("the system tests", &["--ignored"]);
 }
 
 // ---------------------------------------------------------------- helpers (inside)
@@ -115,6 +114,7 @@ tasks_max = 32
 #[test]
 #[ignore = "runs inside the systemd sandbox"]
 fn start_confines_limits_and_shows_everywhere() {
+    common::assert_systemd_is_pid1();
     let mounts = mountinfo();
     define("sysweb", LIMITED);
     berth_ok(&["start", "sysweb"]);
@@ -256,6 +256,7 @@ fn start_confines_limits_and_shows_everywhere() {
 #[test]
 #[ignore = "runs inside the systemd sandbox"]
 fn kill_and_escaped_names() {
+    common::assert_systemd_is_pid1();
     let mounts = mountinfo();
     define(
         "my-app",
@@ -287,6 +288,7 @@ fn kill_and_escaped_names() {
 #[test]
 #[ignore = "runs inside the systemd sandbox"]
 fn memory_limit_kills_and_status_says_so() {
+    common::assert_systemd_is_pid1();
     define(
         "hog",
         r#"
@@ -309,6 +311,7 @@ memory_max = "32M"
 #[test]
 #[ignore = "runs inside the systemd sandbox"]
 fn failed_starts_roll_back() {
+    common::assert_systemd_is_pid1();
     let mounts = mountinfo();
     define(
         "nobind",
@@ -369,6 +372,7 @@ fn failed_starts_roll_back() {
 #[test]
 #[ignore = "runs inside the systemd sandbox"]
 fn a_killed_start_is_cleaned_up_by_the_next_command() {
+    common::assert_systemd_is_pid1();
     let mounts = mountinfo();
     define(
         "crashy",
@@ -399,6 +403,7 @@ fn a_killed_start_is_cleaned_up_by_the_next_command() {
 #[test]
 #[ignore = "runs inside the systemd sandbox"]
 fn list_and_status_json_are_as_documented() {
+    common::assert_systemd_is_pid1();
     let documented = |verb: &str, args: &[&str]| -> serde_json::Value {
         let out = berth(args);
         assert!(out.status.success(), "berth {args:?} failed");

@@ -1,9 +1,10 @@
 //! berth's systemd and machined client (`berth::systemd`) against a real systemd, D-Bus system
 //! bus and machined. Nothing is mocked.
 //!
-//! The machines berth is built on do not run systemd as PID 1, so on the host this test re-runs
-//! itself inside tests/harness/berth-sandbox with BERTH_SYSTEM_TEST=1, and only there does it
-//! talk to systemd. Without root or the harness it says SKIP, and fails under CI=true.
+//! The machines berth is built on do not run systemd as PID 1, so on the host
+//! [`in_a_real_systemd`] re-runs this test binary inside tests/harness/berth-sandbox with
+//! BERTH_SYSTEM_TEST=1 and `--ignored`, and only there does the `#[ignore]`d test talk to
+//! systemd. Without root or the harness it says SKIP, and fails under CI=true.
 
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
@@ -20,21 +21,17 @@ use berth::unit::{plan_scope, CgroupVersion, Property, PropertyValue, ScopePlan}
 
 mod common;
 
-/// This test's own name, for `--exact` when it re-runs itself in the sandbox.
-const TEST_NAME: &str = "scopes_limits_signals_and_machines_in_a_real_systemd";
-
 #[test]
-fn scopes_limits_signals_and_machines_in_a_real_systemd() {
-    if common::inside() {
-        inside_the_sandbox();
-    } else {
-        common::rerun_in_sandbox(TEST_NAME, &["--exact", TEST_NAME]);
-    }
+fn in_a_real_systemd() {
+    common::assert_on_the_host("the systemd client tests");
+    common::rerun_in_sandbox("the systemd client tests", &["--ignored"]);
 }
 
 // ------------------------------------------------------------------------ in the sandbox
 
-fn inside_the_sandbox() {
+#[test]
+#[ignore = "runs inside a real systemd"]
+fn scopes_limits_signals_and_machines_in_a_real_systemd() {
     common::assert_systemd_is_pid1();
     let systemd = Systemd::connect().expect("connect to the system bus");
     let cgroup = cgroup_version().expect("the cgroup version");

@@ -17,18 +17,42 @@ use std::time::Instant;
 /// Set (to 1) where systemd is PID 1 and the system tests may act.
 pub const INSIDE: &str = "BERTH_SYSTEM_TEST";
 
-/// Whether this process runs where the system tests act.
+/// Whether this process runs where the system tests act. BERTH_SYSTEM_TEST=1 is believed only
+/// where systemd really is PID 1: set anywhere else, it fails the test, rather than turning the
+/// system tests into passes that tested nothing.
 pub fn inside() -> bool {
-    std::env::var(INSIDE).as_deref() == Ok("1")
+    let inside = std::env::var(INSIDE).as_deref() == Ok("1");
+    if inside {
+        assert_systemd_is_pid1();
+    }
+    inside
 }
 
-/// Panics when the system tests have a real systemd to act on yet it is not running; call first
-/// in every system test.
-pub fn assert_systemd_is_pid1() {
+/// Called first by the one test of a system-test binary that, on the host, re-runs the
+/// binary's `--ignored` tests inside a real systemd. Where BERTH_SYSTEM_TEST=1 is set, the
+/// `--ignored` tests are the system tests and this one must not run at all (the harness and the
+/// VM tier pass `--ignored`); run there anyway, it fails instead of passing having run nothing.
+pub fn assert_on_the_host(what: &str) {
     assert!(
-        Path::new("/run/systemd/system").is_dir(),
-        "{INSIDE}=1, but systemd is not running here: run the system tests through \
-         `cargo test` (which boots tests/harness/berth-sandbox) or the VM tier"
+        !inside(),
+        "{INSIDE}=1 is set, so {what} are this binary's `--ignored` tests: run them with \
+         `--ignored`, as tests/harness/berth-sandbox and the VM tier do"
+    );
+}
+
+/// Panics unless systemd really is PID 1 here, with its runtime directory: called first in
+/// every system test (tests/sandbox.rs checks that each `#[ignore]`d test does).
+pub fn assert_systemd_is_pid1() {
+    let comm = fs::read_to_string("/proc/1/comm").unwrap_or_default();
+    let exe = fs::read_link("/proc/1/exe").unwrap_or_default();
+    let pid1_is_systemd =
+        comm.trim() == "systemd" || exe.file_name().is_some_and(|n| n == "systemd");
+    assert!(
+        pid1_is_systemd && Path::new("/run/systemd/system").is_dir(),
+        "{INSIDE}=1, but systemd is not PID 1 here (PID 1 is {:?}, {}): run the system tests \
+         through `cargo test` (which boots tests/harness/berth-sandbox) or the VM tier",
+        comm.trim(),
+        exe.display()
     );
 }
 
