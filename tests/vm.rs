@@ -4,7 +4,7 @@
 //! and cached in /var/cache/berth-test/vm.
 //!
 //! One boot runs it all (tests/vm/in-guest): the `--ignored` tests of the `system`, `systemd`,
-//! `confinement`, `escape` and `image` test binaries, with BERTH_SYSTEM_TEST=1 so that they act
+//! `confinement`, `escape`, `resources` and `image` test binaries, with BERTH_SYSTEM_TEST=1 so that they act
 //! in the guest directly, and tests/vm/selinux-checks. The checkout and the cargo target
 //! directory are shared into the guest at the same paths, so the binaries under test are the
 //! ones cargo built here.
@@ -24,7 +24,14 @@ use std::time::Instant;
 mod common;
 
 /// The system-test binaries the guest runs, by cargo target name.
-const SYSTEM_TESTS: [&str; 5] = ["system", "systemd", "confinement", "escape", "image"];
+const SYSTEM_TESTS: [&str; 6] = [
+    "system",
+    "systemd",
+    "confinement",
+    "escape",
+    "resources",
+    "image",
+];
 
 /// Writes past libtest's capture: the guest's facts and the timings show in every run.
 macro_rules! say {
