@@ -275,6 +275,7 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
         return 1;
     }
     let setup = (|| -> Result<(OwnedFd, Pid), StepError> {
+        out_of_the_payloads_reach()?;
         // journald attributes a stream to the cgroup of the process that connects: this one,
         // already in the scope. The host's journal socket is only reachable before pivot_root.
         let output = match connect_journal(&plan.name) {
@@ -314,6 +315,16 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
     let status = app::supervise(payload);
     record_exit(&host.exit_file, plan.boot, status);
     status.0
+}
+
+/// PID 1 holds what the payload must never touch: the exit record berth trusts, the journal
+/// stream, the status pipe until "ready". A non-dumpable process cannot be ptraced, nor its
+/// /proc/1/fd, mem or environ opened, by a process without CAP_SYS_PTRACE, which no payload
+/// has by default. Done before the payload is forked, so that there is no moment in which it
+/// could attach; the payload's own exec makes it dumpable again.
+fn out_of_the_payloads_reach() -> Result<(), StepError> {
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| StepError::new("init", format!("cannot make PID 1 non-dumpable: {e}")))
 }
 
 /// The container's root, network and host name, from PID 1.
