@@ -612,3 +612,27 @@ fn selinux_labels_are_unique_per_container() {
     berth_ok(&["stop", "label-a"]);
     fs::remove_dir_all("/srv/berth-shared").unwrap();
 }
+
+#[test]
+#[ignore = "runs inside a real systemd"]
+fn network_none_has_only_a_loopback_that_is_up() {
+    common::assert_systemd_is_pid1();
+    define("offline", &format!("{SLEEPER}[network]\nmode = \"none\"\n"));
+    berth_ok(&["start", "offline"]);
+    // The links of its own namespace, lo's IFF_UP (SIOCGIFFLAGS), and a connection over it.
+    let probe = "python3 -c 'import socket, fcntl, struct
+print(sorted(n for _, n in socket.if_nameindex()))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+req = fcntl.ioctl(s.fileno(), 0x8913, struct.pack(\"16sH\", b\"lo\", 0) + bytes(22))
+print(\"up\" if struct.unpack_from(\"H\", req, 16)[0] & 1 else \"down\")
+l = socket.socket(); l.bind((\"127.0.0.1\", 0)); l.listen()
+socket.create_connection(l.getsockname()); print(\"connected\")'";
+    let (code, out) = exec("offline", probe);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["['lo']", "up", "connected"],
+        "{out}"
+    );
+    berth_ok(&["stop", "offline"]);
+}

@@ -334,7 +334,7 @@ fn build(plan: &ContainerPlan, host: &HostSide) -> Result<(), StepError> {
         .with_idmapped(&host.idmapped)
         .build()?;
     if plan.new_network {
-        bring_up_loopback();
+        bring_up_loopback()?;
     }
     root::pivot(&plan.root, &plan.root_fs)?;
     nix::unistd::sethostname(&plan.hostname).map_err(|e| {
@@ -388,9 +388,41 @@ fn connect_journal(identifier: &str) -> std::io::Result<UnixStream> {
     Ok(stream)
 }
 
-/// A new network namespace has only a loopback device, and it is down.
-fn bring_up_loopback() {
-    let _ = std::process::Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status();
+/// A new network namespace has only a loopback device, and it is down. One flag on one
+/// device the kernel made: SIOCSIFFLAGS, as `ip link set lo up` would, without depending on
+/// the host having iproute2.
+fn bring_up_loopback() -> Result<(), StepError> {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    use std::os::fd::AsRawFd;
+    let failed = |e: nix::Error| {
+        StepError::new(
+            "network",
+            format!("cannot bring up the loopback device lo: {e}"),
+        )
+    };
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(failed)?;
+    // SAFETY: ifreq is plain old data (a name and a union of integers and addresses), for
+    // which all zeroes is a valid value.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (to, from) in request.ifr_name.iter_mut().zip(b"lo\0") {
+        *to = *from as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS reads the NUL-terminated name and writes ifru_flags of the ifreq
+    // it is given, which lives across the call; the socket is open.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) } < 0 {
+        return Err(failed(nix::Error::last()));
+    }
+    // SAFETY: SIOCGIFFLAGS filled in ifru_flags, the union member read and written here.
+    unsafe { request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // SAFETY: SIOCSIFFLAGS reads the name and ifru_flags of the ifreq, which outlives the call.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &request) } < 0 {
+        return Err(failed(nix::Error::last()));
+    }
+    Ok(())
 }
