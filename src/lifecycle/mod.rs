@@ -8,6 +8,7 @@ pub mod recover;
 pub mod reset;
 pub mod start;
 pub mod state;
+pub mod status;
 pub mod stop;
 
 use std::path::PathBuf;
