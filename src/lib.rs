@@ -17,4 +17,6 @@ pub mod name;
 pub mod registry;
 pub mod security;
 pub mod systemd;
+#[cfg(test)]
+mod testing;
 pub mod unit;

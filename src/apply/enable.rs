@@ -120,17 +120,13 @@ fn restore(path: &Path, previous: Option<&str>) -> Result<(), ApplyError> {
 mod tests {
     use super::*;
     use crate::definition::SearchPath;
+    use crate::testing::TempTree;
 
-    struct Tree(PathBuf);
+    struct Tree(TempTree);
 
     impl Tree {
         fn new(tag: &str) -> Tree {
-            let dir =
-                std::env::temp_dir().join(format!("berth-enable-{tag}-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(dir.join("etc")).unwrap();
-            fs::create_dir_all(dir.join("usr")).unwrap();
-            Tree(dir)
+            Tree(TempTree::new(&format!("enable-{tag}"), &["etc", "usr"]))
         }
         fn ctx(&self) -> Context {
             Context {
@@ -139,15 +135,7 @@ mod tests {
             }
         }
         fn write(&self, rel: &str, text: &str) {
-            let p = self.0.join(rel);
-            fs::create_dir_all(p.parent().unwrap()).unwrap();
-            fs::write(p, text).unwrap();
-        }
-    }
-
-    impl Drop for Tree {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
+            self.0.write(rel, text);
         }
     }
 

@@ -666,6 +666,27 @@ mod tests {
     }
 
     #[test]
+    fn the_states_documented_are_those_the_library_reports() {
+        use crate::lifecycle::status::{DefinitionProblem, ListState, UnitState};
+        let mut listed = Vec::new();
+        for unit in UnitState::ALL {
+            assert!(UNIT_STATES.contains(&unit.as_str()), "{unit}");
+            for definition in DefinitionProblem::ALL.map(Some).into_iter().chain([None]) {
+                listed.push(ListState { unit, definition }.to_string());
+            }
+        }
+        for state in LIST_STATES {
+            assert!(listed.iter().any(|l| l == state), "{state} is never listed");
+        }
+        for state in &listed {
+            assert!(
+                LIST_STATES.contains(&state.as_str()),
+                "{state} is undocumented"
+            );
+        }
+    }
+
+    #[test]
     fn the_json_schema_has_every_verb() {
         let doc = json_schema_document();
         for o in OUTPUTS {

@@ -224,19 +224,17 @@ impl SearchPath {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::TempTree;
     use std::os::unix::fs::symlink;
 
-    struct Tree(PathBuf);
+    struct Tree(TempTree);
 
     impl Tree {
         fn new(tag: &str) -> Tree {
-            let dir =
-                std::env::temp_dir().join(format!("berth-search-{tag}-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            for d in ["etc", "run", "lib"] {
-                fs::create_dir_all(dir.join(d)).unwrap();
-            }
-            Tree(dir)
+            Tree(TempTree::new(
+                &format!("search-{tag}"),
+                &["etc", "run", "lib"],
+            ))
         }
         fn path(&self) -> SearchPath {
             SearchPath(
@@ -247,22 +245,13 @@ mod tests {
             )
         }
         fn write(&self, rel: &str) -> PathBuf {
-            let p = self.0.join(rel);
-            fs::create_dir_all(p.parent().unwrap()).unwrap();
-            fs::write(&p, "").unwrap();
-            p
+            self.0.write(rel, "")
         }
         fn mask(&self, rel: &str) -> PathBuf {
             let p = self.0.join(rel);
             fs::create_dir_all(p.parent().unwrap()).unwrap();
             symlink("/dev/null", &p).unwrap();
             p
-        }
-    }
-
-    impl Drop for Tree {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
         }
     }
 

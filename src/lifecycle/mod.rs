@@ -1,6 +1,7 @@
 //! Running containers: start, stop, kill, enter, and cleaning up after a berth that died.
 //! This is the "doing" side: it carries out plans made by [`crate::unit`] and
-//! [`crate::container`] through systemd and the helper.
+//! [`crate::container`] through systemd and the helper, and reads back what runs
+//! ([`status`]).
 
 pub mod confinement;
 pub mod lock;
@@ -8,6 +9,7 @@ pub mod recover;
 pub mod reset;
 pub mod start;
 pub mod state;
+pub mod status;
 pub mod stop;
 
 use std::path::PathBuf;
