@@ -464,3 +464,79 @@ fn list_and_status_json_are_as_documented() {
     let r = documented("status", &["status", "--json", "jsonweb"]);
     assert_eq!(r["state"], "stopped");
 }
+
+#[test]
+#[ignore = "runs inside the systemd sandbox"]
+fn logs_shell_and_tmpfs_mounts() {
+    common::assert_systemd_is_pid1();
+    define(
+        "chatty",
+        "[exec]\ncommand = [\"/bin/sh\", \"-c\", \"echo chatty says hello; echo to stderr >&2; exec sleep infinity\"]\n\
+         [filesystem.tmpfs.\"/var/cache/app\"]\nsize = \"1M\"\nmode = \"0700\"\n",
+    );
+    berth_ok(&["start", "chatty"]);
+
+    // The payload's output, stdout and stderr, is in the unit's journal and `berth logs` shows it.
+    wait_for(
+        "the payload's output in the journal",
+        Duration::from_secs(10),
+        || {
+            let logs = berth(&["logs", "chatty", "--lines", "20"]);
+            String::from_utf8_lossy(&logs.stdout).contains("to stderr")
+        },
+    );
+    let logs = berth_ok(&["logs", "chatty"]);
+    assert!(logs.contains("chatty says hello"), "{logs}");
+    let (ok, journal) = sh("journalctl -q -o cat -u 'berth-chatty.scope'");
+    assert!(ok && journal.contains("chatty says hello"), "{journal}");
+
+    // The tmpfs: its size and mode, and empty at every start.
+    let (ok, df) = sh(&format!(
+        "{} exec chatty /bin/sh -c 'stat -c %a /var/cache/app; \
+         grep \" /var/cache/app \" /proc/self/mountinfo; touch /var/cache/app/left'",
+        env!("CARGO_BIN_EXE_berth")
+    ));
+    assert!(ok, "{df}");
+    let lines: Vec<&str> = df.lines().collect();
+    assert_eq!(lines[0], "700", "{df}");
+    assert!(
+        lines[1].contains(" - tmpfs ") && lines[1].contains("size=1024k"),
+        "{df}"
+    );
+
+    // `berth shell` runs the definition's user's login shell; here, root's, reading stdin.
+    let shell = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["shell", "chatty"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("berth shell runs");
+    use std::io::Write;
+    shell
+        .stdin
+        .as_ref()
+        .unwrap()
+        .write_all(b"echo in-shell $(hostname) $(id -u); ls /var/cache/app; exit 3\n")
+        .unwrap();
+    let out = shell.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the shell's exit status comes back: {text}"
+    );
+    assert!(text.contains("in-shell chatty 0"), "{text}");
+    assert!(text.contains("left"), "{text}");
+
+    berth_ok(&["restart", "chatty"]);
+    let (ok, ls) = sh(&format!(
+        "{} exec chatty ls -A /var/cache/app",
+        env!("CARGO_BIN_EXE_berth")
+    ));
+    assert!(
+        ok && ls.trim().is_empty(),
+        "the tmpfs is empty after a restart: {ls}"
+    );
+    berth_ok(&["stop", "chatty"]);
+}
