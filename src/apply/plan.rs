@@ -561,6 +561,21 @@ mod tests {
         entries.first().map(|e| (e.action, e.reason.clone()))
     }
 
+    /// The word of each action is the one its JSON carries.
+    #[test]
+    fn action_words_are_their_json() {
+        for action in [
+            Action::Stop,
+            Action::Restart,
+            Action::Update,
+            Action::Start,
+            Action::Unchanged,
+            Action::Refuse,
+        ] {
+            assert_eq!(serde_json::json!(action), action.word());
+        }
+    }
+
     #[test]
     fn autostart_containers_start_and_others_are_left_out() {
         let e = one(Some(defined("web", WEB)), None, HOST_V1);

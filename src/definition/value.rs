@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use toml::de::DeValue;
 
+use super::choices::SeccompBuiltin;
 use crate::diagnostic::did_you_mean;
 use crate::name::{Group, Name};
 
@@ -144,7 +145,10 @@ impl Scalar {
             Scalar::SelinuxLevel => "an MCS level such as \"s0:c1,c2\"".into(),
             Scalar::DeviceAccess => "a combination of `r` (read), `w` (write) and `m` (mknod), such as \"rw\"".into(),
             Scalar::Mode => "an octal file mode such as \"0755\"".into(),
-            Scalar::Seccomp => "\"default\", \"unconfined\", or the absolute path of a profile file".into(),
+            Scalar::Seccomp => format!(
+                "{}, or the absolute path of a profile file",
+                quoted(SeccompBuiltin::NAMES).join(", ")
+            ),
         }
     }
 
@@ -210,17 +214,21 @@ impl Scalar {
             Scalar::DeviceAccess => device_access(string(v)?),
             Scalar::Mode => mode(v),
             Scalar::Seccomp => match string(v)? {
-                s @ ("default" | "unconfined") => Ok(Value::Str(s.to_owned())),
+                s if SeccompBuiltin::from_name(s).is_some() => Ok(Value::Str(s.to_owned())),
                 s if s.starts_with('/') => abs_path(s).map(Value::Str),
                 s => Err(Problem::detail(format!("unknown profile \"{s}\""))
-                    .with_help(did_you_mean(s, ["default", "unconfined"]))),
+                    .with_help(did_you_mean(s, SeccompBuiltin::NAMES.iter().copied()))),
             },
         }
     }
 }
 
+fn quoted(items: &[&str]) -> Vec<String> {
+    items.iter().map(|c| format!("\"{c}\"")).collect()
+}
+
 fn quoted_list(items: &[&str]) -> String {
-    let q: Vec<String> = items.iter().map(|c| format!("\"{c}\"")).collect();
+    let q = quoted(items);
     match q.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
         _ => q.join(""),
@@ -846,6 +854,25 @@ mod tests {
 
     fn detail(r: Parsed) -> String {
         r.unwrap_err().detail.unwrap_or_default()
+    }
+
+    #[test]
+    fn seccomp_profiles() {
+        assert_eq!(
+            Scalar::Seccomp.expected(),
+            "\"default\", \"unconfined\", or the absolute path of a profile file"
+        );
+        assert_eq!(
+            parse(Scalar::Seccomp, "\"unconfined\""),
+            Ok(Value::Str("unconfined".into()))
+        );
+        assert_eq!(
+            parse(Scalar::Seccomp, "\"defualt\"")
+                .unwrap_err()
+                .help
+                .as_deref(),
+            Some("did you mean `default`?")
+        );
     }
 
     #[test]
