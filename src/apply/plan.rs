@@ -557,6 +557,11 @@ mod tests {
         plan(&d, &o, None, host).entries
     }
 
+    /// The plan for web started with [`WEB`] and now defined by `new`.
+    fn changed_web(new: &str, host: Host) -> Vec<Entry> {
+        one(Some(defined("web", new)), Some(started("web", WEB)), host)
+    }
+
     fn action(entries: &[Entry]) -> Option<(Action, String)> {
         entries.first().map(|e| (e.action, e.reason.clone()))
     }
@@ -589,11 +594,7 @@ mod tests {
 
     #[test]
     fn unchanged_when_the_digest_matches() {
-        let e = one(
-            Some(defined("web", WEB)),
-            Some(started("web", WEB)),
-            HOST_V1,
-        );
+        let e = changed_web(WEB, HOST_V1);
         assert_eq!(
             action(&e),
             Some((Action::Unchanged, "running as defined".into()))
@@ -607,7 +608,7 @@ mod tests {
     fn a_changed_limit_is_updated_in_place_with_the_hierarchys_property_names() {
         let new = WEB.replace("64M", "128M").replace("tasks_max = 32\n", "");
         for (host, memory) in [(HOST_V1, "MemoryLimit"), (HOST_V2, "MemoryMax")] {
-            let e = one(Some(defined("web", &new)), Some(started("web", WEB)), host);
+            let e = changed_web(&new, host);
             assert_eq!(e[0].action, Action::Update, "{}", e[0].reason);
             assert_eq!(
                 e[0].changes,
@@ -668,11 +669,7 @@ mod tests {
             ]
         );
         let new = format!("{WEB}memory_high = \"48M\"\n");
-        let e = one(
-            Some(defined("web", &new)),
-            Some(started("web", WEB)),
-            HOST_V1,
-        );
+        let e = changed_web(&new, HOST_V1);
         assert_eq!(e[0].action, Action::Update);
         assert!(e[0].properties.is_empty());
         assert_eq!(
@@ -684,11 +681,7 @@ mod tests {
     #[test]
     fn description_and_autostart_are_live_anything_else_restarts() {
         let new = format!("description = \"new\"\n{WEB}");
-        let e = one(
-            Some(defined("web", &new)),
-            Some(started("web", WEB)),
-            HOST_V1,
-        );
+        let e = changed_web(&new, HOST_V1);
         assert_eq!(e[0].action, Action::Update);
         assert_eq!(
             e[0].properties,
@@ -699,11 +692,7 @@ mod tests {
         );
 
         let new = WEB.replace("infinity", "1000").replace("64M", "96M");
-        let e = one(
-            Some(defined("web", &new)),
-            Some(started("web", WEB)),
-            HOST_V1,
-        );
+        let e = changed_web(&new, HOST_V1);
         assert_eq!(
             action(&e),
             Some((
@@ -715,11 +704,7 @@ mod tests {
         assert!(e[0].properties.is_empty());
 
         let new = format!("{WEB}[filesystem.tmpfs.\"/cache\"]\n");
-        let e = one(
-            Some(defined("web", &new)),
-            Some(started("web", WEB)),
-            HOST_V1,
-        );
+        let e = changed_web(&new, HOST_V1);
         assert_eq!(e[0].action, Action::Restart);
         assert_eq!(
             e[0].changes[0],

@@ -356,28 +356,14 @@ fn read_resources(r: &Reader<'_>) -> Resources {
 const RESERVED_TARGETS: [&str; 4] = ["/", "/proc", "/sys", "/dev"];
 
 fn read_filesystem(r: &Reader<'_>, conflicts: &mut Vec<Conflict>) -> Filesystem {
-    let mut binds = BTreeMap::new();
-    for target in r.0.entry_names(&KeyPath::of(&["filesystem", "binds"])) {
-        let k = |key: &'static str| ["filesystem", "binds", target.as_str(), key];
-        binds.insert(
-            PathBuf::from(&target),
-            Bind {
-                source: r.str(&k("source")).into(),
-                read_only: r.bool(&k("read_only")),
-            },
-        );
-    }
-    let mut tmpfs = BTreeMap::new();
-    for target in r.0.entry_names(&KeyPath::of(&["filesystem", "tmpfs"])) {
-        let k = |key: &'static str| ["filesystem", "tmpfs", target.as_str(), key];
-        tmpfs.insert(
-            PathBuf::from(&target),
-            Tmpfs {
-                size: r.limit(&k("size")),
-                mode: u32::from_str_radix(&r.str(&k("mode")), 8).unwrap_or(0o755),
-            },
-        );
-    }
+    let binds = r.mounts("binds", |k| Bind {
+        source: r.str(&k("source")).into(),
+        read_only: r.bool(&k("read_only")),
+    });
+    let tmpfs = r.mounts("tmpfs", |k| Tmpfs {
+        size: r.limit(&k("size")),
+        mode: u32::from_str_radix(&r.str(&k("mode")), 8).unwrap_or(0o755),
+    });
     for (table, target) in binds
         .keys()
         .map(|t| ("binds", t))
@@ -501,6 +487,22 @@ impl Reader<'_> {
             Some(Value::List(l)) => l.clone(),
             _ => Vec::new(),
         }
+    }
+    /// The mounts of `[filesystem.TABLE]`, keyed by target, each read by `read` from the
+    /// paths of its keys.
+    fn mounts<T>(
+        &self,
+        table: &'static str,
+        read: impl for<'t> Fn(&dyn Fn(&'static str) -> [&'t str; 4]) -> T,
+    ) -> BTreeMap<PathBuf, T> {
+        self.0
+            .entry_names(&KeyPath::of(&["filesystem", table]))
+            .into_iter()
+            .map(|target| {
+                let value = read(&|key| ["filesystem", table, target.as_str(), key]);
+                (PathBuf::from(target), value)
+            })
+            .collect()
     }
     fn paths(&self, p: &[&str]) -> Vec<PathBuf> {
         self.list(p).into_iter().map(PathBuf::from).collect()
