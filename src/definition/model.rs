@@ -58,6 +58,7 @@ pub enum Limit {
     Infinity,
 }
 
+/// `[resources]`; each field's scope property is its row of `crate::unit::resources::RESOURCES`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resources {
     pub memory_max: Option<Limit>,

@@ -46,8 +46,9 @@ const fn on(property: &'static str, files: &'static [&'static str]) -> Option<On
 pub struct ResourceKey {
     /// The key in `[resources]`.
     pub key: &'static str,
-    /// None where that hierarchy cannot enforce it.
+    /// None where cgroup v1 cannot enforce it (systemd 219's v1 controllers had no such knob).
     pub v1: Option<On>,
+    /// Always set: v2 can enforce every key.
     pub v2: Option<On>,
     /// Some when systemd can change it on a running scope: what a scope without it has.
     pub live: Option<Unset>,
@@ -272,6 +273,8 @@ mod tests {
                 assert!(named || row.key == "devices", "{}: {}", row.key, key.doc);
                 assert!(on.files.iter().all(|f| f.contains('.')), "{}", row.key);
             }
+            // The warning of an unenforced key blames cgroup v1: v2 has every property.
+            assert!(row.v2.is_some(), "{}", row.key);
             if row.v1.is_none() {
                 assert!(key.doc.contains("cgroup v2 only"), "{}", row.key);
             }
