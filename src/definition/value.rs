@@ -900,18 +900,13 @@ mod tests {
 
     #[test]
     fn percentages() {
-        assert_eq!(
-            parse(Scalar::Percent, "\"50%\""),
-            Ok(Value::Permyriad(5000))
-        );
-        assert_eq!(
-            parse(Scalar::Percent, "\"150%\""),
-            Ok(Value::Permyriad(15000))
-        );
-        assert_eq!(
-            parse(Scalar::Percent, "\"12.5%\""),
-            Ok(Value::Permyriad(1250))
-        );
+        for (text, permyriad) in [("\"50%\"", 5000), ("\"150%\"", 15000), ("\"12.5%\"", 1250)] {
+            assert_eq!(
+                parse(Scalar::Percent, text),
+                Ok(Value::Permyriad(permyriad)),
+                "{text}"
+            );
+        }
         assert_eq!(
             detail(parse(Scalar::Percent, "\"50\"")),
             "\"50\" is not a percentage"
@@ -962,27 +957,20 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(
-            parse(Scalar::Duration, "\"30s\""),
-            Ok(Value::Usec(30_000_000))
-        );
-        assert_eq!(
-            parse(Scalar::Duration, "\"1min 30s\""),
-            Ok(Value::Usec(90_000_000))
-        );
-        assert_eq!(
-            parse(Scalar::Duration, "\"500ms\""),
-            Ok(Value::Usec(500_000))
-        );
-        assert_eq!(
-            parse(Scalar::Duration, "\"1.5s\""),
-            Ok(Value::Usec(1_500_000))
-        );
-        assert_eq!(parse(Scalar::Duration, "10"), Ok(Value::Usec(10_000_000)));
-        assert_eq!(
-            parse(Scalar::Duration, "\"infinity\""),
-            Ok(Value::Usec(u64::MAX))
-        );
+        for (text, usec) in [
+            ("\"30s\"", 30_000_000),
+            ("\"1min 30s\"", 90_000_000),
+            ("\"500ms\"", 500_000),
+            ("\"1.5s\"", 1_500_000),
+            ("10", 10_000_000),
+            ("\"infinity\"", u64::MAX),
+        ] {
+            assert_eq!(
+                parse(Scalar::Duration, text),
+                Ok(Value::Usec(usec)),
+                "{text}"
+            );
+        }
         assert_eq!(
             detail(parse(Scalar::Duration, "\"3 fortnights\"")),
             "unknown time unit `fortnights`"
