@@ -3,10 +3,15 @@
 //!
 //! Two property sets exist because systemd renamed the resource properties when cgroup v2
 //! arrived: a v1 host (RHEL 7/8, or the hybrid hierarchy) gets the names systemd 219 already
-//! knew (MemoryLimit, CPUShares, BlockIOWeight), a v2 host the current ones.
+//! knew (MemoryLimit, CPUShares, BlockIOWeight), a v2 host the current ones. Which key becomes
+//! which property is [`resources`]' table; the devices every container gets are [`devices`]'.
 
-use crate::definition::model::{Definition, Limit};
+pub mod devices;
+pub mod resources;
+
+use crate::definition::model::Definition;
 use crate::name::slice_chain;
+use resources::{Planned, ACCOUNTING, RESOURCES};
 
 /// Which cgroup hierarchy holds the resource controllers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,47 +85,13 @@ impl ScopePlan {
     }
 }
 
-/// Device nodes every container's minimal /dev has (the set nspawn allows).
-pub const MINIMAL_DEVICES: [(&str, &str); 8] = [
-    ("/dev/null", "rwm"),
-    ("/dev/zero", "rwm"),
-    ("/dev/full", "rwm"),
-    ("/dev/random", "rwm"),
-    ("/dev/urandom", "rwm"),
-    ("/dev/tty", "rwm"),
-    ("/dev/net/tun", "rwm"),
-    ("char-pts", "rw"),
-];
-
-/// systemd's scaling of a CPU weight (default 100) to v1 shares (default 1024).
-fn cpu_weight_to_shares(weight: u64) -> u64 {
-    (weight * 1024 / 100).clamp(2, 262_144)
-}
-
-/// systemd's `cgroup_weight_io_to_blkio()`: IO weight 1-10000 (default 100) to blkio 10-1000
-/// (default 500).
-fn io_weight_to_blkio(weight: u64) -> u64 {
-    (weight * 500 / 100).clamp(10, 1000)
-}
-
-fn limit(l: Limit) -> u64 {
-    match l {
-        Limit::Value(v) => v,
-        Limit::Infinity => u64::MAX,
+/// The Description of a container's scope.
+pub fn description(def: &Definition) -> String {
+    if def.description.is_empty() {
+        format!("berth container {}", def.name)
+    } else {
+        format!("{} (berth container {})", def.description, def.name)
     }
-}
-
-/// systemd's CPU set mask: bit N of byte N/8 stands for CPU N.
-fn cpu_mask(cpus: &std::collections::BTreeSet<u32>) -> Vec<u8> {
-    let len = cpus
-        .iter()
-        .next_back()
-        .map_or(0, |max| *max as usize / 8 + 1);
-    let mut mask = vec![0u8; len];
-    for cpu in cpus {
-        mask[*cpu as usize / 8] |= 1 << (cpu % 8);
-    }
-    mask
 }
 
 /// Plans the container's scope. Pure: the same definition and cgroup version give the same plan.
@@ -130,12 +101,7 @@ pub fn plan_scope(def: &Definition, cgroup: CgroupVersion) -> ScopePlan {
     let mut warnings = Vec::new();
     let mut push = |name: &'static str, value: PropertyValue| props.push(Property { name, value });
 
-    let description = if def.description.is_empty() {
-        format!("berth container {}", def.name)
-    } else {
-        format!("{} (berth container {})", def.description, def.name)
-    };
-    push("Description", PropertyValue::Str(description));
+    push("Description", PropertyValue::Str(description(def)));
     push(
         "Slice",
         PropertyValue::Str(slices.last().cloned().unwrap_or_default()),
@@ -155,80 +121,27 @@ pub fn plan_scope(def: &Definition, cgroup: CgroupVersion) -> ScopePlan {
     );
 
     let r = &def.resources;
-    let v2 = cgroup == CgroupVersion::V2;
     // Usage is reported whether or not it is limited: `berth status` and `systemctl status`
     // show memory, CPU time, tasks and IO of every container.
-    for accounting in [
-        "MemoryAccounting",
-        "CPUAccounting",
-        "TasksAccounting",
-        if v2 {
-            "IOAccounting"
-        } else {
-            "BlockIOAccounting"
-        },
-    ] {
-        push(accounting, PropertyValue::Bool(true));
+    for (v1, v2) in ACCOUNTING {
+        let name = match cgroup {
+            CgroupVersion::V1 => v1,
+            CgroupVersion::V2 => v2,
+        };
+        push(name, PropertyValue::Bool(true));
     }
-    let v1_only_warning = |key: &str| {
-        format!(
-            "resources.{key} is not enforced: this host's resource controllers are on cgroup v1"
-        )
-    };
-    if let Some(m) = r.memory_max {
-        let name = if v2 { "MemoryMax" } else { "MemoryLimit" };
-        push(name, PropertyValue::U64(limit(m)));
-    }
-    if let Some(m) = r.memory_high {
-        if v2 {
-            push("MemoryHigh", PropertyValue::U64(limit(m)));
-        } else {
-            warnings.push(v1_only_warning("memory_high"));
+    for resource in RESOURCES {
+        match resource.plan(r, cgroup) {
+            Planned::NotSet => {}
+            Planned::Set(property) => {
+                if let Some((name, value)) = resource.companion {
+                    push(name, PropertyValue::Str(value.into()));
+                }
+                push(property.name, property.value);
+            }
+            Planned::NotEnforced(warning) => warnings.push(warning),
         }
     }
-    if let Some(m) = r.memory_swap_max {
-        if v2 {
-            push("MemorySwapMax", PropertyValue::U64(limit(m)));
-        } else {
-            warnings.push(v1_only_warning("memory_swap_max"));
-        }
-    }
-    if let Some(q) = r.cpu_quota_permyriad {
-        // 1% of a CPU is 10 ms of CPU time per second, so one permyriad is 100 µs.
-        push("CPUQuotaPerSecUSec", PropertyValue::U64(q * 100));
-    }
-    if let Some(w) = r.cpu_weight {
-        if v2 {
-            push("CPUWeight", PropertyValue::U64(w));
-        } else {
-            push("CPUShares", PropertyValue::U64(cpu_weight_to_shares(w)));
-        }
-    }
-    if let Some(w) = r.io_weight {
-        if v2 {
-            push("IOWeight", PropertyValue::U64(w));
-        } else {
-            push("BlockIOWeight", PropertyValue::U64(io_weight_to_blkio(w)));
-        }
-    }
-    if let Some(t) = r.tasks_max {
-        push("TasksMax", PropertyValue::U64(limit(t)));
-    }
-    if let Some(cpus) = &r.allowed_cpus {
-        if v2 {
-            push("AllowedCPUs", PropertyValue::Bytes(cpu_mask(cpus)));
-        } else {
-            warnings.push(v1_only_warning("allowed_cpus"));
-        }
-    }
-    push("DevicePolicy", PropertyValue::Str("closed".into()));
-    let mut devices: Vec<(String, String)> = MINIMAL_DEVICES
-        .iter()
-        .filter(|(d, _)| !r.devices.contains_key(*d))
-        .map(|(d, a)| ((*d).to_owned(), (*a).to_owned()))
-        .collect();
-    devices.extend(r.devices.iter().map(|(d, a)| (d.clone(), a.clone())));
-    push("DeviceAllow", PropertyValue::Devices(devices));
 
     ScopePlan {
         unit: def.name.scope_unit(),
@@ -394,15 +307,5 @@ devices = { "/dev/fuse" = "rw", "/dev/null" = "r" }
         assert_eq!(plan.property("TasksMax"), Some(&PropertyValue::U64(64)));
         assert_eq!(plan.property("KillSignal"), Some(&PropertyValue::I32(15)));
         assert_eq!(plan.property("PIDs"), Some(&PropertyValue::U32s(vec![42])));
-    }
-
-    #[test]
-    fn weight_conversions_match_systemd() {
-        assert_eq!(cpu_weight_to_shares(100), 1024);
-        assert_eq!(cpu_weight_to_shares(1), 10);
-        assert_eq!(cpu_weight_to_shares(10000), 102_400);
-        assert_eq!(io_weight_to_blkio(100), 500);
-        assert_eq!(io_weight_to_blkio(1), 10);
-        assert_eq!(io_weight_to_blkio(10000), 1000);
     }
 }

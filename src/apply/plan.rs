@@ -17,6 +17,7 @@ use crate::diagnostic::Diagnostic;
 use crate::lifecycle::start::digest;
 use crate::lifecycle::state::State;
 use crate::name::Name;
+use crate::unit::resources::{self, Planned, ResourceKey};
 use crate::unit::{self, CgroupVersion, Property, PropertyValue};
 
 /// A container's definition as the search path has it now.
@@ -255,35 +256,20 @@ impl Plan {
     }
 }
 
-/// Keys a running container takes without a restart, with the scope properties that carry
-/// them (v1 name, v2 name; None where that hierarchy cannot enforce it).
-const LIVE: &[(&str, Option<&str>, Option<&str>)] = &[
-    ("autostart", None, None),
-    ("description", Some("Description"), Some("Description")),
-    (
-        "resources.memory_max",
-        Some("MemoryLimit"),
-        Some("MemoryMax"),
-    ),
-    ("resources.memory_high", None, Some("MemoryHigh")),
-    ("resources.memory_swap_max", None, Some("MemorySwapMax")),
-    (
-        "resources.cpu_quota",
-        Some("CPUQuotaPerSecUSec"),
-        Some("CPUQuotaPerSecUSec"),
-    ),
-    ("resources.cpu_weight", Some("CPUShares"), Some("CPUWeight")),
-    (
-        "resources.io_weight",
-        Some("BlockIOWeight"),
-        Some("IOWeight"),
-    ),
-    ("resources.tasks_max", Some("TasksMax"), Some("TasksMax")),
-    ("resources.allowed_cpus", None, Some("AllowedCPUs")),
-];
+/// Keys a running container takes without a restart besides the live `[resources]` keys of
+/// [`resources::RESOURCES`].
+const LIVE: [&str; 2] = ["autostart", "description"];
 
-fn live(key: &str) -> Option<&'static (&'static str, Option<&'static str>, Option<&'static str>)> {
-    LIVE.iter().find(|(k, ..)| *k == key)
+/// The `[resources]` row of a key such as `resources.memory_max`, if systemd can change it on a
+/// running scope.
+fn live_resource(key: &str) -> Option<&'static ResourceKey> {
+    key.strip_prefix("resources.")
+        .and_then(resources::find)
+        .filter(|r| r.live.is_some())
+}
+
+fn is_live(key: &str) -> bool {
+    LIVE.contains(&key) || live_resource(key).is_some()
 }
 
 /// The properties that bring a running scope to `loaded`'s values of the `changed` live keys:
@@ -294,36 +280,31 @@ pub fn live_properties(
     changed: &[Change],
     host: Host,
 ) -> (Vec<Property>, Vec<String>) {
-    let scope = unit::plan_scope(&loaded.definition, host.cgroup);
+    let def = &loaded.definition;
     let mut props = Vec::new();
     let mut warnings = Vec::new();
     for c in changed {
-        let Some((key, v1, v2)) = live(&c.key) else {
+        if c.key == "description" {
+            props.push(Property {
+                name: "Description",
+                value: PropertyValue::Str(unit::description(def)),
+            });
+        }
+        let Some(row) = live_resource(&c.key) else {
             continue;
         };
-        let name = match host.cgroup {
-            CgroupVersion::V1 => *v1,
-            CgroupVersion::V2 => *v2,
-        };
-        let Some(name) = name else {
-            let short = key.trim_start_matches("resources.");
-            warnings.extend(
-                scope
-                    .warnings
-                    .iter()
-                    .filter(|w| w.starts_with(&format!("resources.{short} ")))
-                    .cloned(),
-            );
-            continue;
-        };
-        let value = scope.property(name).cloned().unwrap_or(match name {
-            "TasksMax" => PropertyValue::U64(host.default_tasks_max),
-            "AllowedCPUs" => PropertyValue::Bytes(Vec::new()),
-            // systemd reads u64::MAX as "infinity" for limits and as "unset" (the default)
-            // for weights and shares, as `systemctl set-property UNIT CPUWeight=` sends.
-            _ => PropertyValue::U64(u64::MAX),
-        });
-        props.push(Property { name, value });
+        match row.plan(&def.resources, host.cgroup) {
+            Planned::Set(property) => props.push(property),
+            Planned::NotEnforced(warning) => warnings.push(warning),
+            Planned::NotSet => {
+                if let (Some(name), Some(unset)) = (row.property(host.cgroup), row.live) {
+                    props.push(Property {
+                        name,
+                        value: unset.value(host.default_tasks_max),
+                    });
+                }
+            }
+        }
     }
     (props, warnings)
 }
@@ -477,7 +458,7 @@ fn compare(name: &Name, loaded: &Loaded, state: &State, host: Host) -> Entry {
         let changes = diff(&state.settings, &render::to_flat(&loaded.settings));
         let needs_restart: Vec<&str> = changes
             .iter()
-            .filter(|c| live(&c.key).is_none())
+            .filter(|c| !is_live(&c.key))
             .map(|c| c.key.as_str())
             .collect();
         let mut e = if changes.is_empty() {
@@ -576,8 +557,28 @@ mod tests {
         plan(&d, &o, None, host).entries
     }
 
+    /// The plan for web started with [`WEB`] and now defined by `new`.
+    fn changed_web(new: &str, host: Host) -> Vec<Entry> {
+        one(Some(defined("web", new)), Some(started("web", WEB)), host)
+    }
+
     fn action(entries: &[Entry]) -> Option<(Action, String)> {
         entries.first().map(|e| (e.action, e.reason.clone()))
+    }
+
+    /// The word of each action is the one its JSON carries.
+    #[test]
+    fn action_words_are_their_json() {
+        for action in [
+            Action::Stop,
+            Action::Restart,
+            Action::Update,
+            Action::Start,
+            Action::Unchanged,
+            Action::Refuse,
+        ] {
+            assert_eq!(serde_json::json!(action), action.word());
+        }
     }
 
     #[test]
@@ -593,11 +594,7 @@ mod tests {
 
     #[test]
     fn unchanged_when_the_digest_matches() {
-        let e = one(
-            Some(defined("web", WEB)),
-            Some(started("web", WEB)),
-            HOST_V1,
-        );
+        let e = changed_web(WEB, HOST_V1);
         assert_eq!(
             action(&e),
             Some((Action::Unchanged, "running as defined".into()))
@@ -611,7 +608,7 @@ mod tests {
     fn a_changed_limit_is_updated_in_place_with_the_hierarchys_property_names() {
         let new = WEB.replace("64M", "128M").replace("tasks_max = 32\n", "");
         for (host, memory) in [(HOST_V1, "MemoryLimit"), (HOST_V2, "MemoryMax")] {
-            let e = one(Some(defined("web", &new)), Some(started("web", WEB)), host);
+            let e = changed_web(&new, host);
             assert_eq!(e[0].action, Action::Update, "{}", e[0].reason);
             assert_eq!(
                 e[0].changes,
@@ -672,11 +669,7 @@ mod tests {
             ]
         );
         let new = format!("{WEB}memory_high = \"48M\"\n");
-        let e = one(
-            Some(defined("web", &new)),
-            Some(started("web", WEB)),
-            HOST_V1,
-        );
+        let e = changed_web(&new, HOST_V1);
         assert_eq!(e[0].action, Action::Update);
         assert!(e[0].properties.is_empty());
         assert_eq!(
@@ -688,11 +681,7 @@ mod tests {
     #[test]
     fn description_and_autostart_are_live_anything_else_restarts() {
         let new = format!("description = \"new\"\n{WEB}");
-        let e = one(
-            Some(defined("web", &new)),
-            Some(started("web", WEB)),
-            HOST_V1,
-        );
+        let e = changed_web(&new, HOST_V1);
         assert_eq!(e[0].action, Action::Update);
         assert_eq!(
             e[0].properties,
@@ -703,11 +692,7 @@ mod tests {
         );
 
         let new = WEB.replace("infinity", "1000").replace("64M", "96M");
-        let e = one(
-            Some(defined("web", &new)),
-            Some(started("web", WEB)),
-            HOST_V1,
-        );
+        let e = changed_web(&new, HOST_V1);
         assert_eq!(
             action(&e),
             Some((
@@ -719,11 +704,7 @@ mod tests {
         assert!(e[0].properties.is_empty());
 
         let new = format!("{WEB}[filesystem.tmpfs.\"/cache\"]\n");
-        let e = one(
-            Some(defined("web", &new)),
-            Some(started("web", WEB)),
-            HOST_V1,
-        );
+        let e = changed_web(&new, HOST_V1);
         assert_eq!(e[0].action, Action::Restart);
         assert_eq!(
             e[0].changes[0],

@@ -13,6 +13,7 @@ use crate::definition::model::{
 use crate::name::Name;
 use crate::security::selinux::Labels;
 use crate::security::{capabilities, paths, Confinement, Profile};
+use crate::unit::devices;
 
 /// A top-level entry of the host's root that the container shares: merged-/usr hosts have
 /// symlinks (`/bin -> usr/bin`), older ones real directories.
@@ -239,12 +240,6 @@ pub enum PlanError {
     BadRoot { name: String, path: PathBuf },
 }
 
-/// Host device nodes bound into every container's /dev (the same list the scope's DeviceAllow
-/// permits, see `unit::MINIMAL_DEVICES`).
-pub const DEV_NODES: [&str; 7] = [
-    "null", "zero", "full", "random", "urandom", "tty", "net/tun",
-];
-
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The image tree an image container's root is made from.
@@ -309,14 +304,8 @@ pub fn plan_container(
             });
         }
     }
-    let mut nodes: Vec<String> = DEV_NODES.iter().map(|n| (*n).to_owned()).collect();
-    for node in definition_nodes(def) {
-        if !nodes.contains(&node) {
-            nodes.push(node);
-        }
-    }
     mounts.push(MountStep::Dev {
-        nodes,
+        nodes: devices::nodes(&def.resources.devices),
         console: boot,
     });
     mounts.push(MountStep::Proc);
@@ -525,15 +514,6 @@ fn uuid(machine_id: &str) -> String {
         &id[16..20],
         &id[20..]
     )
-}
-
-/// Device nodes of a definition's `resources.devices` that are paths under /dev, relative to it.
-fn definition_nodes(def: &Definition) -> impl Iterator<Item = String> + '_ {
-    def.resources
-        .devices
-        .keys()
-        .filter_map(|d| d.strip_prefix("/dev/"))
-        .map(str::to_owned)
 }
 
 fn tmpfs(target: &str, mode: u32, size: Option<u64>) -> MountStep {

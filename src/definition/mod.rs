@@ -2,6 +2,7 @@
 //! defaults filled in, and checked as a whole. Nothing here touches the host beyond reading
 //! the definition files.
 
+pub mod choices;
 pub mod layer;
 pub mod model;
 pub mod render;

@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+use super::choices::{Choice, KindName, SeccompBuiltin, SelinuxMode, UserNamespace};
+pub use super::choices::{EtcMode, Mode, Network, VarMode};
 use super::layer::{KeyPath, Origin};
 use super::schema::{self, Default, Entry, Key, Kind as KeyKind};
 use super::settings::Settings;
@@ -39,12 +41,6 @@ pub enum ImageSource {
     Root(PathBuf),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    App,
-    Boot,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exec {
     pub command: Vec<String>,
@@ -62,6 +58,7 @@ pub enum Limit {
     Infinity,
 }
 
+/// `[resources]`; each field's scope property is its row of `crate::unit::resources::RESOURCES`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Resources {
     pub memory_max: Option<Limit>,
@@ -75,19 +72,6 @@ pub struct Resources {
     pub allowed_cpus: Option<BTreeSet<u32>>,
     /// Device path or class, to access ("r", "rw", "rwm", ...).
     pub devices: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EtcMode {
-    Persistent,
-    Volatile,
-    Host,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VarMode {
-    Persistent,
-    Volatile,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,13 +95,6 @@ pub struct Filesystem {
     pub tmpfs: BTreeMap<PathBuf, Tmpfs>,
     pub read_only_paths: Vec<PathBuf>,
     pub masked_paths: Vec<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Network {
-    Host,
-    None,
-    Private,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,7 +136,7 @@ pub struct Conflict {
 pub fn fill_defaults(settings: &mut Settings, name: &Name) {
     fill_table(settings, schema::ROOT, &KeyPath(Vec::new()));
     let derived = |settings: &Settings| {
-        let boot = settings.value(&["mode"]) == Some(&Value::Str("boot".into()));
+        let boot = settings.value(&["mode"]) == Some(&Value::Str(Mode::Boot.as_str().into()));
         let mut out = vec![
             (KeyPath::of(&["hostname"]), Value::Str(hostname_for(name))),
             (
@@ -254,13 +231,13 @@ pub fn build(name: &Name, s: &Settings) -> Result<Definition, Vec<Conflict>> {
     };
 
     let kind = match (
-        r.str(&["kind"]).as_str(),
+        KindName::from_name(&r.str(&["kind"])),
         r.opt_str(&["image"]),
         r.opt_str(&["root"]),
     ) {
-        ("image", Some(image), None) => Kind::Image(ImageSource::Named(image)),
-        ("image", None, Some(root)) => Kind::Image(ImageSource::Root(root.into())),
-        ("image", Some(_), Some(_)) => {
+        (Some(KindName::Image), Some(image), None) => Kind::Image(ImageSource::Named(image)),
+        (Some(KindName::Image), None, Some(root)) => Kind::Image(ImageSource::Root(root.into())),
+        (Some(KindName::Image), Some(_), Some(_)) => {
             conflicts.push(conflict(
                 "`image` and `root` are both set; an image container has one or the other".into(),
                 &["root"],
@@ -268,7 +245,7 @@ pub fn build(name: &Name, s: &Settings) -> Result<Definition, Vec<Conflict>> {
             ));
             Kind::Host
         }
-        ("image", None, None) => {
+        (Some(KindName::Image), None, None) => {
             conflicts.push(conflict(
                 "kind = \"image\" needs `image` (an imported image) or `root` (a root tree)".into(),
                 &["kind"],
@@ -288,10 +265,7 @@ pub fn build(name: &Name, s: &Settings) -> Result<Definition, Vec<Conflict>> {
             Kind::Host
         }
     };
-    let mode = match r.str(&["mode"]).as_str() {
-        "boot" => Mode::Boot,
-        _ => Mode::App,
-    };
+    let mode = r.choice(&["mode"]).unwrap_or(Mode::App);
     let command = r.list(&["exec", "command"]);
     if command.is_empty() {
         conflicts.push(conflict(
@@ -348,11 +322,7 @@ pub fn build(name: &Name, s: &Settings) -> Result<Definition, Vec<Conflict>> {
         },
         resources: read_resources(&r),
         filesystem,
-        network: match r.str(&["network", "mode"]).as_str() {
-            "none" => Network::None,
-            "private" => Network::Private,
-            _ => Network::Host,
-        },
+        network: r.choice(&["network", "mode"]).unwrap_or(Network::Host),
         security,
     };
     if conflicts.is_empty() {
@@ -387,28 +357,14 @@ fn read_resources(r: &Reader<'_>) -> Resources {
 const RESERVED_TARGETS: [&str; 4] = ["/", "/proc", "/sys", "/dev"];
 
 fn read_filesystem(r: &Reader<'_>, conflicts: &mut Vec<Conflict>) -> Filesystem {
-    let mut binds = BTreeMap::new();
-    for target in r.0.entry_names(&KeyPath::of(&["filesystem", "binds"])) {
-        let k = |key: &'static str| ["filesystem", "binds", target.as_str(), key];
-        binds.insert(
-            PathBuf::from(&target),
-            Bind {
-                source: r.str(&k("source")).into(),
-                read_only: r.bool(&k("read_only")),
-            },
-        );
-    }
-    let mut tmpfs = BTreeMap::new();
-    for target in r.0.entry_names(&KeyPath::of(&["filesystem", "tmpfs"])) {
-        let k = |key: &'static str| ["filesystem", "tmpfs", target.as_str(), key];
-        tmpfs.insert(
-            PathBuf::from(&target),
-            Tmpfs {
-                size: r.limit(&k("size")),
-                mode: u32::from_str_radix(&r.str(&k("mode")), 8).unwrap_or(0o755),
-            },
-        );
-    }
+    let binds = r.mounts("binds", |k| Bind {
+        source: r.str(&k("source")).into(),
+        read_only: r.bool(&k("read_only")),
+    });
+    let tmpfs = r.mounts("tmpfs", |k| Tmpfs {
+        size: r.limit(&k("size")),
+        mode: u32::from_str_radix(&r.str(&k("mode")), 8).unwrap_or(0o755),
+    });
     for (table, target) in binds
         .keys()
         .map(|t| ("binds", t))
@@ -439,15 +395,12 @@ fn read_filesystem(r: &Reader<'_>, conflicts: &mut Vec<Conflict>) -> Filesystem 
         });
     }
     Filesystem {
-        etc: match r.str(&["filesystem", "etc"]).as_str() {
-            "volatile" => EtcMode::Volatile,
-            "host" => EtcMode::Host,
-            _ => EtcMode::Persistent,
-        },
-        var: match r.str(&["filesystem", "var"]).as_str() {
-            "volatile" => VarMode::Volatile,
-            _ => VarMode::Persistent,
-        },
+        etc: r
+            .choice(&["filesystem", "etc"])
+            .unwrap_or(EtcMode::Persistent),
+        var: r
+            .choice(&["filesystem", "var"])
+            .unwrap_or(VarMode::Persistent),
         binds,
         tmpfs,
         read_only_paths: r.paths(&["filesystem", "read_only_paths"]),
@@ -466,8 +419,8 @@ fn read_security(r: &Reader<'_>, conflicts: &mut Vec<Conflict>) -> Security {
         });
     }
     let level = r.opt_str(&["security", "selinux_level"]);
-    let selinux = match r.str(&["security", "selinux"]).as_str() {
-        "off" => {
+    let selinux = match r.choice(&["security", "selinux"]) {
+        Some(SelinuxMode::Off) => {
             if level.is_some() {
                 conflicts.push(Conflict {
                     message: "`selinux_level` is set, but selinux = \"off\"".into(),
@@ -486,12 +439,12 @@ fn read_security(r: &Reader<'_>, conflicts: &mut Vec<Conflict>) -> Security {
         capabilities_add: add,
         capabilities_drop: drop,
         no_new_privileges: r.bool(&["security", "no_new_privileges"]),
-        seccomp: match r.str(&["security", "seccomp"]).as_str() {
-            "default" => Seccomp::Default,
-            "unconfined" => Seccomp::Unconfined,
-            path => Seccomp::Profile(path.into()),
+        seccomp: match r.choice(&["security", "seccomp"]) {
+            Some(SeccompBuiltin::Default) => Seccomp::Default,
+            Some(SeccompBuiltin::Unconfined) => Seccomp::Unconfined,
+            None => Seccomp::Profile(r.str(&["security", "seccomp"]).into()),
         },
-        user_namespace: r.str(&["security", "user_namespace"]) == "auto",
+        user_namespace: r.choice(&["security", "user_namespace"]) == Some(UserNamespace::Auto),
         selinux,
     }
 }
@@ -510,6 +463,9 @@ impl Reader<'_> {
     }
     fn str(&self, p: &[&str]) -> String {
         self.opt_str(p).unwrap_or_default()
+    }
+    fn choice<C: Choice>(&self, p: &[&str]) -> Option<C> {
+        C::from_name(&self.str(p))
     }
     fn bool(&self, p: &[&str]) -> bool {
         matches!(self.0.value(p), Some(Value::Bool(true)))
@@ -532,6 +488,22 @@ impl Reader<'_> {
             Some(Value::List(l)) => l.clone(),
             _ => Vec::new(),
         }
+    }
+    /// The mounts of `[filesystem.TABLE]`, keyed by target, each read by `read` from the
+    /// paths of its keys.
+    fn mounts<T>(
+        &self,
+        table: &'static str,
+        read: impl for<'t> Fn(&dyn Fn(&'static str) -> [&'t str; 4]) -> T,
+    ) -> BTreeMap<PathBuf, T> {
+        self.0
+            .entry_names(&KeyPath::of(&["filesystem", table]))
+            .into_iter()
+            .map(|target| {
+                let value = read(&|key| ["filesystem", table, target.as_str(), key]);
+                (PathBuf::from(target), value)
+            })
+            .collect()
     }
     fn paths(&self, p: &[&str]) -> Vec<PathBuf> {
         self.list(p).into_iter().map(PathBuf::from).collect()

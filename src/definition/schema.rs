@@ -3,6 +3,7 @@
 //! The parser, the merge, `berth show` and the reference test all walk this one table, so a key
 //! is declared once.
 
+use super::choices::{EtcMode, KindName, Mode, Network, SelinuxMode, UserNamespace, VarMode};
 use super::value::{MapKey, Scalar};
 
 pub struct Key {
@@ -48,14 +49,12 @@ const fn key(name: &'static str, kind: Kind, default: Default, doc: &'static str
 
 use Default::{Computed, Literal, None as NoDefault};
 
-pub const NETWORK_MODES: &[&str] = &["host", "none", "private"];
-
 pub static ROOT: &[Key] = &[
     key("description", Kind::Scalar(Scalar::Text), Literal("\"\""), "what the container is for; shown by systemctl and berth list"),
-    key("kind", Kind::Scalar(Scalar::Choice(&["host", "image"])), Literal("\"host\""), "host: the host's /usr under a private /etc and /var; image: a root tree with a copy-on-write layer"),
+    key("kind", Kind::Scalar(Scalar::Choice(KindName::NAMES)), Literal("\"host\""), "host: the host's /usr under a private /etc and /var; image: a root tree with a copy-on-write layer"),
     key("image", Kind::Scalar(Scalar::ImageName), NoDefault, "kind = \"image\": an image imported under /var/lib/berth/images"),
     key("root", Kind::Scalar(Scalar::AbsPath), NoDefault, "kind = \"image\": a root tree used read-only, instead of image"),
-    key("mode", Kind::Scalar(Scalar::Choice(&["app", "boot"])), Literal("\"app\""), "app: berth's small init runs exec.command; boot: the container's own /sbin/init runs as PID 1"),
+    key("mode", Kind::Scalar(Scalar::Choice(Mode::NAMES)), Literal("\"app\""), "app: berth's small init runs exec.command; boot: the container's own /sbin/init runs as PID 1"),
     key("group", Kind::Scalar(Scalar::Group), NoDefault, "slice group: \"web\" puts the container in berth-web.slice, \"web/front\" in berth-web-front.slice"),
     key("autostart", Kind::Scalar(Scalar::Bool), Literal("false"), "started by berth apply (and so at boot)"),
     key("register_machine", Kind::Scalar(Scalar::Bool), Literal("true"), "register with systemd-machined, for machinectl"),
@@ -164,8 +163,8 @@ static RESOURCES: &[Key] = &[
 ];
 
 static FILESYSTEM: &[Key] = &[
-    key("etc", Kind::Scalar(Scalar::Choice(&["persistent", "volatile", "host"])), Literal("\"persistent\""), "persistent: a private /etc under /var/lib/berth/NAME, seeded from the host's on first start; volatile: seeded afresh into a tmpfs at every start; host: the host's /etc read-only"),
-    key("var", Kind::Scalar(Scalar::Choice(&["persistent", "volatile"])), Literal("\"persistent\""), "persistent: a private /var under /var/lib/berth/NAME; volatile: an empty tmpfs at every start"),
+    key("etc", Kind::Scalar(Scalar::Choice(EtcMode::NAMES)), Literal("\"persistent\""), "persistent: a private /etc under /var/lib/berth/NAME, seeded from the host's on first start; volatile: seeded afresh into a tmpfs at every start; host: the host's /etc read-only"),
+    key("var", Kind::Scalar(Scalar::Choice(VarMode::NAMES)), Literal("\"persistent\""), "persistent: a private /var under /var/lib/berth/NAME; volatile: an empty tmpfs at every start"),
     key("binds", Kind::Map(MapKey::AbsPath, Entry::Table(BIND)), NoDefault, "bind mounts keyed by their path in the container"),
     key("tmpfs", Kind::Map(MapKey::AbsPath, Entry::Table(TMPFS)), NoDefault, "tmpfs mounts keyed by their path in the container"),
     key("read_only_paths", Kind::List(Scalar::AbsPath), NoDefault, "paths made read-only in the container, beyond the defaults"),
@@ -204,7 +203,7 @@ static TMPFS: &[Key] = &[
 
 static NETWORK: &[Key] = &[key(
     "mode",
-    Kind::Scalar(Scalar::Choice(NETWORK_MODES)),
+    Kind::Scalar(Scalar::Choice(Network::NAMES)),
     Literal("\"host\""),
     "host: the host's network; none: a network namespace with only loopback; private: an own network namespace connected to the host",
 )];
@@ -236,13 +235,13 @@ static SECURITY: &[Key] = &[
     ),
     key(
         "user_namespace",
-        Kind::Scalar(Scalar::Choice(&["off", "auto"])),
+        Kind::Scalar(Scalar::Choice(UserNamespace::NAMES)),
         Literal("\"off\""),
         "auto: a private range of 65536 user and group IDs",
     ),
     key(
         "selinux",
-        Kind::Scalar(Scalar::Choice(&["auto", "off"])),
+        Kind::Scalar(Scalar::Choice(SelinuxMode::NAMES)),
         Literal("\"auto\""),
         "auto: a unique MCS label when SELinux is enabled; off: the caller's label",
     ),

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use toml::de::DeValue;
 
+use super::choices::SeccompBuiltin;
 use crate::diagnostic::did_you_mean;
 use crate::name::{Group, Name};
 
@@ -144,7 +145,10 @@ impl Scalar {
             Scalar::SelinuxLevel => "an MCS level such as \"s0:c1,c2\"".into(),
             Scalar::DeviceAccess => "a combination of `r` (read), `w` (write) and `m` (mknod), such as \"rw\"".into(),
             Scalar::Mode => "an octal file mode such as \"0755\"".into(),
-            Scalar::Seccomp => "\"default\", \"unconfined\", or the absolute path of a profile file".into(),
+            Scalar::Seccomp => format!(
+                "{}, or the absolute path of a profile file",
+                quoted(SeccompBuiltin::NAMES).join(", ")
+            ),
         }
     }
 
@@ -210,17 +214,21 @@ impl Scalar {
             Scalar::DeviceAccess => device_access(string(v)?),
             Scalar::Mode => mode(v),
             Scalar::Seccomp => match string(v)? {
-                s @ ("default" | "unconfined") => Ok(Value::Str(s.to_owned())),
+                s if SeccompBuiltin::from_name(s).is_some() => Ok(Value::Str(s.to_owned())),
                 s if s.starts_with('/') => abs_path(s).map(Value::Str),
                 s => Err(Problem::detail(format!("unknown profile \"{s}\""))
-                    .with_help(did_you_mean(s, ["default", "unconfined"]))),
+                    .with_help(did_you_mean(s, SeccompBuiltin::NAMES.iter().copied()))),
             },
         }
     }
 }
 
+fn quoted(items: &[&str]) -> Vec<String> {
+    items.iter().map(|c| format!("\"{c}\"")).collect()
+}
+
 fn quoted_list(items: &[&str]) -> String {
-    let q: Vec<String> = items.iter().map(|c| format!("\"{c}\"")).collect();
+    let q = quoted(items);
     match q.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
         _ => q.join(""),
@@ -849,6 +857,25 @@ mod tests {
     }
 
     #[test]
+    fn seccomp_profiles() {
+        assert_eq!(
+            Scalar::Seccomp.expected(),
+            "\"default\", \"unconfined\", or the absolute path of a profile file"
+        );
+        assert_eq!(
+            parse(Scalar::Seccomp, "\"unconfined\""),
+            Ok(Value::Str("unconfined".into()))
+        );
+        assert_eq!(
+            parse(Scalar::Seccomp, "\"defualt\"")
+                .unwrap_err()
+                .help
+                .as_deref(),
+            Some("did you mean `default`?")
+        );
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(parse(Scalar::Size, "\"512M\""), Ok(Value::Bytes(512 << 20)));
         assert_eq!(parse(Scalar::Size, "\"2g\""), Ok(Value::Bytes(2 << 30)));
@@ -873,18 +900,13 @@ mod tests {
 
     #[test]
     fn percentages() {
-        assert_eq!(
-            parse(Scalar::Percent, "\"50%\""),
-            Ok(Value::Permyriad(5000))
-        );
-        assert_eq!(
-            parse(Scalar::Percent, "\"150%\""),
-            Ok(Value::Permyriad(15000))
-        );
-        assert_eq!(
-            parse(Scalar::Percent, "\"12.5%\""),
-            Ok(Value::Permyriad(1250))
-        );
+        for (text, permyriad) in [("\"50%\"", 5000), ("\"150%\"", 15000), ("\"12.5%\"", 1250)] {
+            assert_eq!(
+                parse(Scalar::Percent, text),
+                Ok(Value::Permyriad(permyriad)),
+                "{text}"
+            );
+        }
         assert_eq!(
             detail(parse(Scalar::Percent, "\"50\"")),
             "\"50\" is not a percentage"
@@ -935,27 +957,20 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(
-            parse(Scalar::Duration, "\"30s\""),
-            Ok(Value::Usec(30_000_000))
-        );
-        assert_eq!(
-            parse(Scalar::Duration, "\"1min 30s\""),
-            Ok(Value::Usec(90_000_000))
-        );
-        assert_eq!(
-            parse(Scalar::Duration, "\"500ms\""),
-            Ok(Value::Usec(500_000))
-        );
-        assert_eq!(
-            parse(Scalar::Duration, "\"1.5s\""),
-            Ok(Value::Usec(1_500_000))
-        );
-        assert_eq!(parse(Scalar::Duration, "10"), Ok(Value::Usec(10_000_000)));
-        assert_eq!(
-            parse(Scalar::Duration, "\"infinity\""),
-            Ok(Value::Usec(u64::MAX))
-        );
+        for (text, usec) in [
+            ("\"30s\"", 30_000_000),
+            ("\"1min 30s\"", 90_000_000),
+            ("\"500ms\"", 500_000),
+            ("\"1.5s\"", 1_500_000),
+            ("10", 10_000_000),
+            ("\"infinity\"", u64::MAX),
+        ] {
+            assert_eq!(
+                parse(Scalar::Duration, text),
+                Ok(Value::Usec(usec)),
+                "{text}"
+            );
+        }
         assert_eq!(
             detail(parse(Scalar::Duration, "\"3 fortnights\"")),
             "unknown time unit `fortnights`"
