@@ -392,7 +392,27 @@ fn a_killed_start_is_cleaned_up_by_the_next_command() {
             .unwrap_or("")
             .to_owned();
         eprintln!("killed after {delay_ms} ms: state {state}");
-        berth_ok(&["stop", "crashy"]);
+        match state.as_str() {
+            "running" => {
+                let (active, _) = sh("systemctl is-active --quiet berth-crashy.scope");
+                assert!(
+                    active,
+                    "killed after {delay_ms} ms: running, yet its unit is not"
+                );
+                let pid = leader("crashy");
+                assert!(
+                    Path::new(&format!("/proc/{pid}")).exists(),
+                    "killed after {delay_ms} ms: running, yet its PID 1 {pid} is gone"
+                );
+                berth_ok(&["stop", "crashy"]);
+            }
+            // Each start here is a first start: its new persistent directory goes too.
+            "stopped" => assert_nothing_left("crashy", &mounts, true),
+            other => panic!(
+                "killed after {delay_ms} ms, the next command found `{other}`: neither running \
+                 nor gone"
+            ),
+        }
         assert_nothing_left("crashy", &mounts, false);
         let _ = fs::remove_dir_all("/var/lib/berth/crashy");
     }
