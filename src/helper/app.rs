@@ -81,7 +81,8 @@ pub fn start_payload(
 pub fn payload_stdio(output: &OwnedFd) -> Result<(), StepError> {
     let null =
         fs::File::open("/dev/null").map_err(Step::Stdio.on("open", Path::new("/dev/null")))?;
-    set_stdio(Step::Stdio, null.as_fd(), output.as_fd(), output.as_fd())
+    let output = (output.as_fd(), "the payload's output stream");
+    set_stdio(Step::Stdio, [(null.as_fd(), "/dev/null"), output, output])
 }
 
 /// Reaps every child, forwards signals to the payload, and returns when the payload has ended:

@@ -9,7 +9,7 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::confine::Filter;
-use super::process::set_stdio;
+use super::process::{attach_terminal, open_device};
 use super::{payload, Reporter, Step, StepError};
 use crate::container::mountinfo;
 use crate::container::plan::ContainerPlan;
@@ -138,24 +138,12 @@ pub fn exec_init(plan: &ContainerPlan, mut reporter: Reporter) -> StepError {
 }
 
 fn console_as_stdio() -> Result<(), StepError> {
-    let console = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/console")
-        .map_err(Step::Console.on("open", Path::new("/dev/console")))?;
-    nix::unistd::setsid().map_err(Step::Console.call("start a session"))?;
-    // SAFETY: TIOCSCTTY takes an int argument (0: do not steal); the descriptor is open.
-    if unsafe { libc::ioctl(console.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
-        return Err(Step::Console
-            .call("make /dev/console the controlling terminal")(
-            std::io::Error::last_os_error(),
-        ));
-    }
-    set_stdio(
+    let console = open_device(Step::Console, Path::new("/dev/console"))?;
+    attach_terminal(
         Step::Console,
         console.as_fd(),
-        console.as_fd(),
-        console.as_fd(),
+        "/dev/console",
+        "make /dev/console the controlling terminal",
     )
 }
 

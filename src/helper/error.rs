@@ -142,14 +142,11 @@ impl Step {
         path: &'a Path,
     ) -> impl FnOnce(E) -> StepError + 'a {
         let op = op.into();
-        move |e| StepError {
-            step: self,
-            failure: Failure::OnPath {
-                op,
-                path: path.to_owned(),
-                source: e.into(),
-            },
-        }
+        self.failing(move |source| Failure::OnPath {
+            op,
+            path: path.to_owned(),
+            source,
+        })
     }
 
     /// For `map_err`: `cannot OP: ERROR`, for what is done on no path.
@@ -158,13 +155,7 @@ impl Step {
         op: impl Into<Cow<'static, str>>,
     ) -> impl FnOnce(E) -> StepError {
         let op = op.into();
-        move |e| StepError {
-            step: self,
-            failure: Failure::Call {
-                op,
-                source: e.into(),
-            },
-        }
+        self.failing(move |source| Failure::Call { op, source })
     }
 
     /// For `map_err`: `CALL: ERROR`, a system call named with its argument.
@@ -173,12 +164,16 @@ impl Step {
         call: impl Into<Cow<'static, str>>,
     ) -> impl FnOnce(E) -> StepError {
         let call = call.into();
+        self.failing(move |source| Failure::Syscall { call, source })
+    }
+
+    fn failing<'a, E: Into<Cause>>(
+        self,
+        failure: impl FnOnce(Cause) -> Failure + 'a,
+    ) -> impl FnOnce(E) -> StepError + 'a {
         move |e| StepError {
             step: self,
-            failure: Failure::Syscall {
-                call,
-                source: e.into(),
-            },
+            failure: failure(e.into()),
         }
     }
 

@@ -19,7 +19,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
 
-use super::process::{fork_child, set_stdio, wait_success};
+use super::process::{fork_child, open_device, set_stdio, wait_success};
 use super::{app, boot, confine, root, userns, Reporter, Step, StepError};
 use crate::container::plan::ContainerPlan;
 use crate::container::protocol::{read_plan, Event, Exit};
@@ -184,12 +184,8 @@ fn prepare_boot() -> Result<boot::Console, StepError> {
 
 /// The supervisor lives as long as the container: it must not keep berth's terminal or pipes.
 fn quiet_stdio() -> Result<(), StepError> {
-    let null = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .map_err(Step::Stdio.on("open", Path::new("/dev/null")))?;
-    set_stdio(Step::Stdio, null.as_fd(), null.as_fd(), null.as_fd())
+    let null = open_device(Step::Stdio, Path::new("/dev/null"))?;
+    set_stdio(Step::Stdio, [(null.as_fd(), "/dev/null"); 3])
 }
 
 /// A user namespace's ID maps can only be written from outside it: a child unshares the

@@ -1,7 +1,9 @@
 //! The helper's own processes: forking a child that never returns into its parent's code,
-//! waiting for it, and pointing a process's standard streams somewhere.
+//! waiting for it, and pointing its standard streams somewhere.
 
-use std::os::fd::BorrowedFd;
+use std::fs::{self, File};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::path::Path;
 
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
@@ -29,14 +31,43 @@ pub fn wait_success(pid: Pid) -> bool {
     matches!(waitpid(pid, None), Ok(WaitStatus::Exited(_, 0)))
 }
 
-/// Points the process's stdin, stdout and stderr at `stdin`, `stdout` and `stderr`.
-pub fn set_stdio(
+/// Points the process's stdin, stdout and stderr at the descriptors of `streams`, each with
+/// what it is (for errors: `cannot set stdout to WHAT: ERRNO`).
+pub fn set_stdio<'a>(step: Step, streams: [(BorrowedFd<'a>, &str); 3]) -> Result<(), StepError> {
+    type Dup2<'a> = fn(BorrowedFd<'a>) -> nix::Result<()>;
+    let targets: [(&str, Dup2<'a>); 3] = [
+        ("stdin", nix::unistd::dup2_stdin),
+        ("stdout", nix::unistd::dup2_stdout),
+        ("stderr", nix::unistd::dup2_stderr),
+    ];
+    for ((name, dup2), (fd, what)) in targets.into_iter().zip(streams) {
+        dup2(fd).map_err(step.call(format!("set {name} to {what}")))?;
+    }
+    Ok(())
+}
+
+/// Makes `terminal` the controlling terminal of a new session, and the process's stdio;
+/// `op` says what that is, should it fail.
+pub fn attach_terminal(
     step: Step,
-    stdin: BorrowedFd<'_>,
-    stdout: BorrowedFd<'_>,
-    stderr: BorrowedFd<'_>,
+    terminal: BorrowedFd<'_>,
+    what: &str,
+    op: &'static str,
 ) -> Result<(), StepError> {
-    nix::unistd::dup2_stdin(stdin).map_err(step.call("set stdin"))?;
-    nix::unistd::dup2_stdout(stdout).map_err(step.call("set stdout"))?;
-    nix::unistd::dup2_stderr(stderr).map_err(step.call("set stderr"))
+    nix::unistd::setsid().map_err(step.call("start a session"))?;
+    // SAFETY: TIOCSCTTY takes an int argument (0: do not steal); `terminal` is open for the
+    // whole call.
+    if unsafe { libc::ioctl(terminal.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
+        return Err(step.call(op)(std::io::Error::last_os_error()));
+    }
+    set_stdio(step, [(terminal, what); 3])
+}
+
+/// Opens a device (/dev/null, /dev/console) for reading and writing.
+pub fn open_device(step: Step, path: &Path) -> Result<File, StepError> {
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(step.on("open", path))
 }

@@ -18,7 +18,7 @@ use nix::sys::termios::{self, SetArg, Termios};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use super::process::set_stdio;
+use super::process::{attach_terminal, set_stdio};
 use super::{Cause, Step, StepError};
 
 /// The descriptors the command gets, and the helper's ends of them.
@@ -82,24 +82,26 @@ impl Streams {
     /// In the command, after fork: its standard streams are the container's ends; on a
     /// terminal, in a session of its own with it as the controlling terminal.
     pub fn attach(&self) -> Result<(), StepError> {
-        let (i, o, e) = match self {
-            Streams::Terminal { slave, .. } => {
-                nix::unistd::setsid().map_err(err("start a session"))?;
-                // SAFETY: TIOCSCTTY takes an int argument (0: do not steal); `slave` is open.
-                if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
-                    return Err(err("make the terminal the controlling one")(
-                        std::io::Error::last_os_error(),
-                    ));
-                }
-                (slave.as_fd(), slave.as_fd(), slave.as_fd())
-            }
+        match self {
+            Streams::Terminal { slave, .. } => attach_terminal(
+                Step::Streams,
+                slave.as_fd(),
+                "the container's terminal",
+                "make the terminal the controlling one",
+            ),
             Streams::Pipes {
                 stdin,
                 stdout,
                 stderr,
-            } => (stdin.0.as_fd(), stdout.0.as_fd(), stderr.0.as_fd()),
-        };
-        set_stdio(Step::Streams, i, o, e)
+            } => set_stdio(
+                Step::Streams,
+                [
+                    (stdin.0.as_fd(), "a pipe from the helper"),
+                    (stdout.0.as_fd(), "a pipe to the helper"),
+                    (stderr.0.as_fd(), "a pipe to the helper"),
+                ],
+            ),
+        }
     }
 
     /// In the helper, after fork: relays until the command `child` has ended, and returns
