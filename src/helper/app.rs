@@ -75,6 +75,7 @@ pub fn start_payload(
         Some(s @ (Step::User | Step::WorkingDirectory | Step::NoNewPrivs | Step::Stdio)) => s,
         _ => Step::Exec,
     };
+    // The payload's error crossed the pipe as text: its source stayed in the payload.
     Err(step.refused(message))
 }
 

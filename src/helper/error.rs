@@ -215,26 +215,33 @@ pub enum Cause {
     Selinux(#[from] ::selinux::errors::Error),
 }
 
+/// What failed in a step.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
+    /// An operation on a path.
     #[error("cannot {op} {}: {source}", path.display())]
     OnPath {
         op: Cow<'static, str>,
         path: PathBuf,
         source: Cause,
     },
+    /// An operation on no path (a fork, a pipe, a signal mask, the process's credentials).
     #[error("cannot {op}: {source}")]
     Call {
         op: Cow<'static, str>,
         source: Cause,
     },
+    /// A system call, named with its argument.
     #[error("{call}: {source}")]
     Syscall {
         call: Cow<'static, str>,
         source: Cause,
     },
+    /// An error of berth's own code, which says the operation and the path itself.
     #[error(transparent)]
     Nested(Box<dyn std::error::Error + Send + Sync>),
+    /// Something found wrong with no system error behind it, or a message the payload sent
+    /// back across its exec pipe.
     #[error("{0}")]
     Refused(String),
 }
