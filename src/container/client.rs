@@ -1,10 +1,5 @@
-//! berth's side of the helper protocol.
-//!
-//! The helper is started *held*: fd 3 is a pipe it reads one byte from before doing anything
-//! (`g` to go; end of file, because berth died or gave up, to exit at once), so that berth can
-//! first have systemd move it into the container's scope. It reports on fd 4, one JSON object
-//! per line: `{"event":"leader","pid":N}`, `{"event":"warning","message":M}`,
-//! `{"event":"ready"}` or `{"event":"error","step":S,"message":M}`.
+//! berth's side of the helper protocol ([`super::protocol`]): starts the helper held, releases
+//! it, and reads its report.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -15,27 +10,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-/// A line the helper writes on its status pipe.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "lowercase")]
-pub enum Event {
-    Leader {
-        pid: u32,
-    },
-    Warning {
-        message: String,
-    },
-    Ready,
-    /// Boot mode: PID 1 executes the container's init next; the end of the pipe, which the
-    /// exec closes, says it did.
-    Exec,
-    Error {
-        step: String,
-        message: String,
-    },
-}
+use super::protocol::{Event, HelperCommand, CONTROL_FD, GO, STATUS_FD};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HelperError {
@@ -96,7 +71,7 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 impl HeldHelper {
     fn spawn(
         helper: &Path,
-        args: &[&std::ffi::OsStr],
+        command: &HelperCommand,
         inherit_stdio: bool,
     ) -> Result<HeldHelper, HelperError> {
         let spawn_err = |source| HelperError::Spawn {
@@ -107,17 +82,17 @@ impl HeldHelper {
         let (status_read, status_write) = pipe().map_err(spawn_err)?;
         let (c, s) = (control_read.as_raw_fd(), status_write.as_raw_fd());
         let mut cmd = Command::new(helper);
-        cmd.args(args);
+        cmd.args(command.to_args());
         if !inherit_stdio {
             cmd.stdin(Stdio::null()).stdout(Stdio::null());
         }
         // SAFETY: the closure runs in the child between fork and exec and only calls dup2,
         // which is async-signal-safe; `c` and `s` are open in the parent until spawn returns.
-        // dup2 onto fds 3 and 4 clears their close-on-exec flag, so the helper gets exactly
-        // those two ends.
+        // dup2 onto the protocol's fds clears their close-on-exec flag, so the helper gets
+        // exactly those two ends.
         unsafe {
             cmd.pre_exec(move || {
-                if libc::dup2(c, 3) < 0 || libc::dup2(s, 4) < 0 {
+                if libc::dup2(c, CONTROL_FD) < 0 || libc::dup2(s, STATUS_FD) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
@@ -134,11 +109,10 @@ impl HeldHelper {
 
     /// The helper for `berth start`, held.
     pub fn spawn_init(helper: &Path, plan: &Path) -> Result<HeldHelper, HelperError> {
-        Self::spawn(
-            helper,
-            &["init".as_ref(), "--plan".as_ref(), plan.as_os_str()],
-            false,
-        )
+        let command = HelperCommand::Init {
+            plan: plan.to_owned(),
+        };
+        Self::spawn(helper, &command, false)
     }
 
     /// The helper for `berth exec`, held; it runs on the caller's terminal.
@@ -148,17 +122,12 @@ impl HeldHelper {
         leader: u32,
         argv: &[String],
     ) -> Result<HeldHelper, HelperError> {
-        let leader = leader.to_string();
-        let mut args: Vec<&std::ffi::OsStr> = vec![
-            "enter".as_ref(),
-            "--plan".as_ref(),
-            plan.as_os_str(),
-            "--leader".as_ref(),
-            leader.as_ref(),
-            "--".as_ref(),
-        ];
-        args.extend(argv.iter().map(std::ffi::OsStr::new));
-        Self::spawn(helper, &args, true)
+        let command = HelperCommand::Enter {
+            plan: plan.to_owned(),
+            leader,
+            argv: argv.to_vec(),
+        };
+        Self::spawn(helper, &command, true)
     }
 
     pub fn pid(&self) -> u32 {
@@ -170,7 +139,7 @@ impl HeldHelper {
             .control
             .take()
             .ok_or_else(|| std::io::Error::other("released twice"))?;
-        control.write_all(b"g")?;
+        control.write_all(&[GO])?;
         Ok(())
     }
 
@@ -185,9 +154,7 @@ impl HeldHelper {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(status).lines() {
-                let event = line
-                    .ok()
-                    .and_then(|l| serde_json::from_str::<Event>(&l).ok());
+                let event = line.ok().and_then(|l| Event::parse(&l));
                 if tx.send(event).is_err() {
                     return;
                 }
@@ -276,31 +243,5 @@ impl HeldHelper {
         Ok(status
             .code()
             .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn events_are_json_lines() {
-        let e: Event =
-            serde_json::from_str(r#"{"event":"error","step":"bind","message":"x"}"#).unwrap();
-        assert_eq!(
-            e,
-            Event::Error {
-                step: "bind".into(),
-                message: "x".into()
-            }
-        );
-        assert_eq!(
-            serde_json::to_string(&Event::Leader { pid: 7 }).unwrap(),
-            r#"{"event":"leader","pid":7}"#
-        );
-        assert_eq!(
-            serde_json::to_string(&Event::Ready).unwrap(),
-            r#"{"event":"ready"}"#
-        );
     }
 }

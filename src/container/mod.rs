@@ -4,44 +4,13 @@
 pub mod client;
 pub mod mountinfo;
 pub mod plan;
+pub mod protocol;
 pub mod state_dirs;
 pub mod tree_copy;
 
-use std::fs;
-use std::io::Write;
-use std::path::Path;
-
 pub use client::{helper_path, HeldHelper, HelperError, Started};
 pub use plan::{plan_container, ContainerPlan, Grants, HostLayout, MountStep, Payload, PlanError};
+pub use protocol::{read_plan, write_plan, Exit};
 pub use state_dirs::{
     prepare_runtime_dirs, prepare_state_dirs, remove_created, Prepared, StateDirError,
 };
-
-/// How a container's payload ended, as its init records it in `/run/berth/NAME.exit.json`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Exit {
-    /// The exit code, or 128 + signal.
-    pub status: i32,
-    pub signal: Option<i32>,
-    /// The kernel's OOM killer killed a process of the container.
-    #[serde(default)]
-    pub oom_killed: bool,
-    /// The container booted its own init, whose end this is.
-    #[serde(default)]
-    pub boot: bool,
-    /// Realtime microseconds.
-    pub time_usec: u64,
-}
-
-/// Writes the plan for the helper, atomically.
-pub fn write_plan(plan: &ContainerPlan, path: &Path) -> std::io::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    let mut f = fs::File::create(&tmp)?;
-    f.write_all(&serde_json::to_vec_pretty(plan).map_err(std::io::Error::other)?)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)
-}
-
-pub fn read_plan(path: &Path) -> std::io::Result<ContainerPlan> {
-    serde_json::from_slice(&fs::read(path)?).map_err(std::io::Error::other)
-}

@@ -4,15 +4,17 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::unistd::Pid;
 
-use super::{failed, payload, StepError};
+use super::confine::Filter;
+use super::process::{fork_child, set_stdio};
+use super::{payload, Step, StepError};
 use crate::container::plan::ContainerPlan;
 
 /// Signals PID 1 passes on to the payload.
@@ -25,9 +27,13 @@ const FORWARDED: [Signal; 6] = [
     Signal::SIGWINCH,
 ];
 
-/// Forks and executes the payload with its output on the journal stream. Signals are blocked
-/// in PID 1 (they are read from a signalfd) and unblocked in the payload.
-pub fn start_payload(plan: &ContainerPlan, output: &OwnedFd) -> Result<Pid, StepError> {
+/// Forks and executes the payload with its output on the journal stream, under `filter`.
+/// Signals are blocked in PID 1 (they are read from a signalfd) and unblocked in the payload.
+pub fn start_payload(
+    plan: &ContainerPlan,
+    filter: &Filter,
+    output: &OwnedFd,
+) -> Result<Pid, StepError> {
     let mut blocked = SigSet::empty();
     for s in FORWARDED {
         blocked.add(s);
@@ -35,57 +41,49 @@ pub fn start_payload(plan: &ContainerPlan, output: &OwnedFd) -> Result<Pid, Step
     blocked.add(Signal::SIGCHLD);
     blocked
         .thread_block()
-        .map_err(|e| StepError::new("signals", e.to_string()))?;
+        .map_err(Step::Signals.call("block the forwarded signals"))?;
     // The payload reports an exec failure on this pipe; a successful exec closes it.
     let (exec_read, exec_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| StepError::new("exec", e.to_string()))?;
-    // SAFETY: PID 1 of the container is single-threaded; the child only sets up and execs.
-    match unsafe { fork() }.map_err(|e| StepError::new("fork", e.to_string()))? {
-        ForkResult::Child => {
-            drop(exec_read);
-            let _ = nix::sys::signal::sigprocmask(
-                SigmaskHow::SIG_SETMASK,
-                Some(&SigSet::empty()),
-                None,
-            );
-            let e = match payload_stdio(output)
-                .and_then(|()| payload::exec(&plan.payload, &plan.payload.argv))
-            {
-                Err(e) => e,
-                Ok(never) => match never {},
-            };
-            let _ = fs::File::from(exec_write)
-                .write_all(format!("{}\0{}", e.step, e.message).as_bytes());
-            std::process::exit(127);
-        }
-        ForkResult::Parent { child } => {
-            drop(exec_write);
-            let mut report = String::new();
-            let _ = fs::File::from(exec_read).read_to_string(&mut report);
-            if report.is_empty() {
-                return Ok(child);
-            }
-            let _ = waitpid(child, None);
-            let (step, message) = report.split_once('\0').unwrap_or(("exec", report.as_str()));
-            let step = match step {
-                "user" => "user",
-                "working directory" => "working directory",
-                "no_new_privs" => "no_new_privs",
-                "stdio" => "stdio",
-                _ => "exec",
-            };
-            Err(StepError::new(step, message.to_owned()))
-        }
+        .map_err(Step::Exec.call("make the pipe for exec failures"))?;
+    // The read end is the parent's alone: the payload closes its copy.
+    let mut exec_read = Some(exec_read);
+    let child = fork_child("fork the payload", || {
+        drop(exec_read.take());
+        let _ =
+            nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+        let e = match payload_stdio(output)
+            .and_then(|()| payload::exec(&plan.payload, filter, &plan.payload.argv))
+        {
+            Err(e) => e,
+            Ok(never) => match never {},
+        };
+        let _ =
+            fs::File::from(exec_write).write_all(format!("{}\0{}", e.step, e.message()).as_bytes());
+        127
+    })?;
+    let mut report = String::new();
+    if let Some(exec_read) = exec_read {
+        let _ = fs::File::from(exec_read).read_to_string(&mut report);
     }
+    if report.is_empty() {
+        return Ok(child);
+    }
+    let _ = waitpid(child, None);
+    let (step, message) = report.split_once('\0').unwrap_or(("exec", report.as_str()));
+    // berth has always been told these of the payload's steps by name, and the rest as `exec`.
+    let step = match Step::from_name(step) {
+        Some(s @ (Step::User | Step::WorkingDirectory | Step::NoNewPrivs | Step::Stdio)) => s,
+        _ => Step::Exec,
+    };
+    // The payload's error crossed the pipe as text: its source stayed in the payload.
+    Err(step.refused(message))
 }
 
 pub fn payload_stdio(output: &OwnedFd) -> Result<(), StepError> {
-    let null = fs::File::open("/dev/null")
-        .map_err(|e| failed("stdio", "open", Path::new("/dev/null"), e))?;
-    let stdio = |r: nix::Result<()>| r.map_err(|e| StepError::new("stdio", e.to_string()));
-    stdio(nix::unistd::dup2_stdin(&null))?;
-    stdio(nix::unistd::dup2_stdout(output))?;
-    stdio(nix::unistd::dup2_stderr(output))
+    let null =
+        fs::File::open("/dev/null").map_err(Step::Stdio.on("open", Path::new("/dev/null")))?;
+    let output = (output.as_fd(), "the payload's output stream");
+    set_stdio(Step::Stdio, [(null.as_fd(), "/dev/null"), output, output])
 }
 
 /// Reaps every child, forwards signals to the payload, and returns when the payload has ended:

@@ -9,7 +9,7 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -20,10 +20,12 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use super::{failed, payload, Reporter, StepError};
-use crate::container::client::Event;
+use super::confine::Filter;
+use super::process::{attach_terminal, open_device};
+use super::{payload, Reporter, Step, StepError};
 use crate::container::mountinfo;
 use crate::container::plan::ContainerPlan;
+use crate::container::protocol::Event;
 
 /// The terminal that is /dev/console in the container.
 pub struct Console {
@@ -36,13 +38,11 @@ pub struct Console {
 }
 
 pub fn open_console() -> Result<Console, StepError> {
-    let pty = nix::pty::openpty(None, None)
-        .map_err(|e| StepError::new("console", format!("cannot open a terminal: {e}")))?;
-    let path = nix::unistd::ttyname(&pty.slave)
-        .map_err(|e| StepError::new("console", format!("cannot name the terminal: {e}")))?;
+    let pty = nix::pty::openpty(None, None).map_err(Step::Console.call("open a terminal"))?;
+    let path = nix::unistd::ttyname(&pty.slave).map_err(Step::Console.call("name the terminal"))?;
     for fd in [&pty.master, &pty.slave] {
         fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))
-            .map_err(|e| StepError::new("console", e.to_string()))?;
+            .map_err(Step::Console.on("set close-on-exec on", &path))?;
     }
     Ok(Console {
         master: pty.master,
@@ -55,7 +55,7 @@ pub fn open_console() -> Result<Console, StepError> {
 /// scope (not the hierarchies' roots).
 fn own_cgroup_dirs(host_cgroups: &str) -> Result<Vec<PathBuf>, StepError> {
     let mountinfo = fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| failed("cgroups", "read", Path::new("/proc/self/mountinfo"), e))?;
+        .map_err(Step::Cgroups.on("read", Path::new("/proc/self/mountinfo")))?;
     let mut dirs = Vec::new();
     for h in mountinfo::cgroup_hierarchies(&mountinfo) {
         let own = match &h.options {
@@ -77,9 +77,9 @@ fn own_cgroup_dirs(host_cgroups: &str) -> Result<Vec<PathBuf>, StepError> {
 fn move_into(dirs: &[PathBuf], sub: &str) -> Result<(), StepError> {
     for dir in dirs {
         let target = dir.join(sub);
-        fs::create_dir_all(&target).map_err(|e| failed("cgroups", "create", &target, e))?;
+        fs::create_dir_all(&target).map_err(Step::Cgroups.on("create", &target))?;
         let procs = target.join("cgroup.procs");
-        fs::write(&procs, "0").map_err(|e| failed("cgroups", "join", &procs, e))?;
+        fs::write(&procs, "0").map_err(Step::Cgroups.on("join", &procs))?;
     }
     Ok(())
 }
@@ -106,7 +106,7 @@ pub fn leave_for_supervisor(host_cgroups: &str) -> Result<(), StepError> {
         if !enable.is_empty() {
             let control = dir.join("cgroup.subtree_control");
             fs::write(&control, enable.join(" "))
-                .map_err(|e| failed("cgroups", "delegate controllers in", &control, e))?;
+                .map_err(Step::Cgroups.on("delegate controllers in", &control))?;
         }
     }
     Ok(())
@@ -120,12 +120,15 @@ pub fn exec_init(plan: &ContainerPlan, mut reporter: Reporter) -> StepError {
     }
     // The status pipe closes with the exec: that is how berth learns the init runs.
     if let Err(e) = fcntl(reporter.fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)) {
-        return StepError::new("boot", format!("cannot mark the status pipe: {e}"));
+        return Step::Boot.call("mark the status pipe")(e);
     }
     if reporter.send(&Event::Exec).is_err() {
-        return StepError::new("boot", "berth is gone");
+        return Step::Boot.refused("berth is gone");
     }
-    match payload::exec(&plan.payload, &plan.payload.argv) {
+    // No fork comes between: PID 1 compiles the filter and loads it itself.
+    let exec = Filter::compile(&plan.payload.confinement)
+        .and_then(|filter| payload::exec(&plan.payload, &filter, &plan.payload.argv));
+    match exec {
         Err(e) => {
             reporter.error(&e);
             e
@@ -135,27 +138,13 @@ pub fn exec_init(plan: &ContainerPlan, mut reporter: Reporter) -> StepError {
 }
 
 fn console_as_stdio() -> Result<(), StepError> {
-    let console = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/console")
-        .map_err(|e| failed("console", "open", Path::new("/dev/console"), e))?;
-    nix::unistd::setsid()
-        .map_err(|e| StepError::new("console", format!("cannot start a session: {e}")))?;
-    // SAFETY: TIOCSCTTY takes an int argument (0: do not steal); the descriptor is open.
-    if unsafe { libc::ioctl(console.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
-        return Err(StepError::new(
-            "console",
-            format!(
-                "cannot make /dev/console the controlling terminal: {}",
-                std::io::Error::last_os_error()
-            ),
-        ));
-    }
-    let stdio = |r: nix::Result<()>| r.map_err(|e| StepError::new("console", e.to_string()));
-    stdio(nix::unistd::dup2_stdin(&console))?;
-    stdio(nix::unistd::dup2_stdout(&console))?;
-    stdio(nix::unistd::dup2_stderr(&console))
+    let console = open_device(Step::Console, Path::new("/dev/console"))?;
+    attach_terminal(
+        Step::Console,
+        console.as_fd(),
+        "/dev/console",
+        "make /dev/console the controlling terminal",
+    )
 }
 
 /// The supervisor's life once the container runs: the console into the journal until PID 1

@@ -9,6 +9,9 @@
 //! 4. the SELinux label of the next exec;
 //! 5. no_new_privs;
 //! 6. seccomp, last, so that the filter need not allow the set-up itself.
+//!
+//! The filter is compiled once, by [`Filter::compile`] before the payload's fork, and loaded
+//! by each process that runs under it.
 
 use std::collections::BTreeSet;
 use std::ffi::CString;
@@ -16,16 +19,41 @@ use std::str::FromStr;
 
 use caps::{CapSet, Capability, CapsHashSet};
 
-use super::StepError;
+use super::{Step, StepError};
 use crate::security::capabilities::ProcessSets;
 use crate::security::seccomp;
 use crate::security::Confinement;
 
-pub fn confine(confinement: &Confinement, uid: u32) -> Result<(), StepError> {
-    let filter = compile(confinement)?;
+/// A container's seccomp filter, compiled; none when the container has no profile.
+pub struct Filter(Option<libseccomp::ScmpFilterContext>);
+
+impl Filter {
+    pub fn compile(confinement: &Confinement) -> Result<Filter, StepError> {
+        let compiled = confinement
+            .seccomp
+            .as_ref()
+            .map(|profile| {
+                seccomp::compile(profile, &seccomp::native_arches())
+                    .map(|c| c.filter)
+                    .map_err(|e| Step::Seccomp.nested(e))
+            })
+            .transpose()?;
+        Ok(Filter(compiled))
+    }
+
+    fn load(&self) -> Result<(), StepError> {
+        match &self.0 {
+            Some(f) => f.load().map_err(Step::Seccomp.call("load the filter")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Confines the calling process as `confinement` says, with its compiled `filter`.
+pub fn confine(confinement: &Confinement, filter: &Filter, uid: u32) -> Result<(), StepError> {
     let early = !confinement.no_new_privileges;
     if early {
-        load(&filter)?;
+        filter.load()?;
     }
     apply_capabilities(&confinement.capabilities.process_sets(uid))?;
     if let Some(label) = &confinement.process_label {
@@ -35,16 +63,15 @@ pub fn confine(confinement: &Confinement, uid: u32) -> Result<(), StepError> {
         set_no_new_privs()?;
     }
     if !early {
-        load(&filter)?;
+        filter.load()?;
     }
     Ok(())
 }
 
 /// The container's PID 1 only waits, reaps and passes signals on: it keeps CAP_KILL (the
 /// payload may run as another user) and nothing else, and runs under the payload's filter.
-pub fn confine_init(confinement: &Confinement) -> Result<(), StepError> {
+pub fn confine_init(filter: &Filter) -> Result<(), StepError> {
     let kill: BTreeSet<String> = ["KILL".to_owned()].into();
-    let filter = compile(confinement)?;
     apply_capabilities(&ProcessSets {
         bounding: kill.clone(),
         permitted: kill.clone(),
@@ -53,28 +80,7 @@ pub fn confine_init(confinement: &Confinement) -> Result<(), StepError> {
         ambient: BTreeSet::new(),
     })?;
     set_no_new_privs()?;
-    load(&filter)
-}
-
-fn compile(confinement: &Confinement) -> Result<Option<libseccomp::ScmpFilterContext>, StepError> {
-    confinement
-        .seccomp
-        .as_ref()
-        .map(|profile| {
-            seccomp::compile(profile, &seccomp::native_arches())
-                .map(|c| c.filter)
-                .map_err(|e| StepError::new("seccomp", e.to_string()))
-        })
-        .transpose()
-}
-
-fn load(filter: &Option<libseccomp::ScmpFilterContext>) -> Result<(), StepError> {
-    match filter {
-        Some(f) => f
-            .load()
-            .map_err(|e| StepError::new("seccomp", format!("cannot load the filter: {e}"))),
-        None => Ok(()),
-    }
+    filter.load()
 }
 
 fn to_caps(names: &BTreeSet<String>) -> Result<CapsHashSet, StepError> {
@@ -82,17 +88,14 @@ fn to_caps(names: &BTreeSet<String>) -> Result<CapsHashSet, StepError> {
         .iter()
         .map(|n| {
             Capability::from_str(&format!("CAP_{n}"))
-                .map_err(|_| StepError::new("capabilities", format!("unknown capability {n}")))
+                .map_err(|_| Step::Capabilities.refused(format!("unknown capability {n}")))
         })
         .collect()
 }
 
 pub fn apply_capabilities(sets: &ProcessSets) -> Result<(), StepError> {
     let fail = |what: &str| {
-        let what = what.to_owned();
-        move |e: caps::errors::CapsError| {
-            StepError::new("capabilities", format!("cannot set the {what} set: {e}"))
-        }
+        Step::Capabilities.call::<caps::errors::CapsError>(format!("set the {what} set"))
     };
     // After a switch to another user only the permitted set survives (see
     // keep_capabilities_across_setuid); CAP_SETPCAP must be effective to shrink the bounding set.
@@ -132,29 +135,20 @@ pub fn keep_capabilities_across_setuid() -> Result<(), StepError> {
     if r == 0 {
         Ok(())
     } else {
-        Err(StepError::new(
-            "capabilities",
-            format!(
-                "cannot keep capabilities across setuid: {}",
-                std::io::Error::last_os_error()
-            ),
+        Err(Step::Capabilities.call("keep capabilities across setuid")(
+            std::io::Error::last_os_error(),
         ))
     }
 }
 
 fn set_exec_label(label: &str) -> Result<(), StepError> {
-    let c = CString::new(label)
-        .map_err(|_| StepError::new("selinux", format!("bad label {label:?}")))?;
+    let c =
+        CString::new(label).map_err(|_| Step::Selinux.refused(format!("bad label {label:?}")))?;
     let context = selinux::SecurityContext::from_c_str(&c, false);
     let set = context.set_for_next_exec();
-    set.map_err(|e| {
-        StepError::new(
-            "selinux",
-            format!("cannot set the label {label} for exec: {e}"),
-        )
-    })
+    set.map_err(Step::Selinux.call(format!("set the label {label} for exec")))
 }
 
 fn set_no_new_privs() -> Result<(), StepError> {
-    nix::sys::prctl::set_no_new_privs().map_err(|e| StepError::new("no_new_privs", e.to_string()))
+    nix::sys::prctl::set_no_new_privs().map_err(Step::NoNewPrivs.call("set no_new_privs"))
 }

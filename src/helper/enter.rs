@@ -8,10 +8,11 @@ use std::process::ExitCode;
 
 use nix::sched::{setns, CloneFlags};
 use nix::sys::wait::WaitStatus;
-use nix::unistd::{fork, ForkResult};
 
-use super::{payload, relay, Reporter, StepError};
-use crate::container::read_plan;
+use super::confine::Filter;
+use super::process::fork_child;
+use super::{payload, relay, Reporter, Step, StepError};
+use crate::container::protocol::read_plan;
 
 /// The container's namespaces: its user namespace first, which then owns all the others, and
 /// mount last: entering it changes what /proc refers to.
@@ -34,15 +35,14 @@ pub fn run(plan_path: &Path, leader: u32, argv: &[String]) -> ExitCode {
     match enter(plan_path, leader, argv) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("berth: {}: {}", e.step, e.message);
+            eprintln!("berth: {e}");
             ExitCode::from(CANNOT_ENTER)
         }
     }
 }
 
 fn enter(plan_path: &Path, leader: u32, argv: &[String]) -> Result<u8, StepError> {
-    let plan =
-        read_plan(plan_path).map_err(|e| super::failed("read plan", "read", plan_path, e))?;
+    let plan = read_plan(plan_path).map_err(Step::ReadPlan.on("read", plan_path))?;
     // All namespace files are opened first: after entering the mount namespace, /proc is the
     // container's.
     let mut files = Vec::new();
@@ -54,40 +54,38 @@ fn enter(plan_path: &Path, leader: u32, argv: &[String]) -> Result<u8, StepError
         if same_file(&path, &format!("/proc/self/ns/{name}")) {
             continue;
         }
-        let file = File::open(&path)
-            .map_err(|e| super::failed("namespaces", "open", Path::new(&path), e))?;
+        let file = File::open(&path).map_err(Step::Namespaces.on("open", Path::new(&path)))?;
         files.push((path, file, flag));
     }
     for (path, file, flag) in &files {
-        setns(file, *flag).map_err(|e| super::failed("namespaces", "enter", Path::new(path), e))?;
+        setns(file, *flag).map_err(Step::Namespaces.on("enter", Path::new(path)))?;
         if *flag == CloneFlags::CLONE_NEWUSER {
             super::become_root()?;
         }
     }
     let streams = relay::open()?;
+    // Compiled once, before the fork; the command loads it.
+    let filter = Filter::compile(&plan.payload.confinement)?;
     // Entering a PID namespace takes effect for children only.
-    // SAFETY: the helper is single-threaded; the child only sets up and execs.
-    match unsafe { fork() }.map_err(|e| StepError::new("fork", e.to_string()))? {
-        ForkResult::Child => {
-            let e = match streams
-                .attach()
-                .and_then(|()| payload::exec(&plan.payload, argv))
-            {
-                Err(e) => e,
-                Ok(never) => match never {},
-            };
-            eprintln!("berth: {}: {}", e.step, e.message);
-            std::process::exit(if e.step == "exec" {
-                127
-            } else {
-                CANNOT_ENTER as i32
-            });
+    let child = fork_child("fork the command", || {
+        let e = match streams
+            .attach()
+            .and_then(|()| payload::exec(&plan.payload, &filter, argv))
+        {
+            Err(e) => e,
+            Ok(never) => match never {},
+        };
+        eprintln!("berth: {e}");
+        if e.step == Step::Exec {
+            127
+        } else {
+            CANNOT_ENTER as i32
         }
-        ForkResult::Parent { child } => match streams.relay(child)? {
-            WaitStatus::Signaled(_, sig, _) => Ok(128 + sig as u8),
-            WaitStatus::Exited(_, code) => Ok(code as u8),
-            _ => Ok(CANNOT_ENTER),
-        },
+    })?;
+    match streams.relay(child)? {
+        WaitStatus::Signaled(_, sig, _) => Ok(128 + sig as u8),
+        WaitStatus::Exited(_, code) => Ok(code as u8),
+        _ => Ok(CANNOT_ENTER),
     }
 }
 

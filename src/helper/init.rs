@@ -16,14 +16,13 @@ use std::process::ExitCode;
 
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, ForkResult, Pid};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
 
-use super::{app, boot, confine, failed, root, userns, Reporter, StepError};
-use crate::container::client::Event;
+use super::process::{fork_child, open_device, set_stdio, wait_success};
+use super::{app, boot, confine, root, userns, Reporter, Step, StepError};
 use crate::container::plan::ContainerPlan;
-use crate::container::read_plan;
-use crate::container::Exit;
+use crate::container::protocol::{read_plan, Event, Exit};
 
 pub fn run(plan_path: &Path) -> ExitCode {
     let mut reporter = Reporter::take();
@@ -54,13 +53,13 @@ struct HostSide {
 }
 
 fn prepare(plan_path: &Path) -> Result<(ContainerPlan, HostSide), StepError> {
-    let plan = read_plan(plan_path).map_err(|e| failed("read plan", "read", plan_path, e))?;
+    let plan = read_plan(plan_path).map_err(Step::ReadPlan.on("read", plan_path))?;
     let cgroups = fs::read_to_string("/proc/self/cgroup")
-        .map_err(|e| failed("cgroups", "read", Path::new("/proc/self/cgroup"), e))?;
+        .map_err(Step::Cgroups.on("read", Path::new("/proc/self/cgroup")))?;
     let exit_file = fs::File::create(&plan.exit_file)
-        .map_err(|e| failed("exit record", "create", &plan.exit_file, e))?;
+        .map_err(Step::ExitRecord.on("create", &plan.exit_file))?;
     // The new root's mount point, made while this process may still write in /run/berth.
-    fs::create_dir_all(&plan.root).map_err(|e| failed("root", "create", &plan.root, e))?;
+    fs::create_dir_all(&plan.root).map_err(Step::Root.on("create", &plan.root))?;
     Ok((
         plan,
         HostSide {
@@ -90,35 +89,42 @@ fn start_init(
     plan: &ContainerPlan,
     host: &HostSide,
     flags: CloneFlags,
-    mut reporter: Reporter,
+    reporter: Reporter,
 ) -> ExitCode {
-    if let Err(e) = unshare(flags) {
-        reporter.error(&StepError::new(
-            "namespaces",
-            format!("cannot create namespaces: {e}"),
-        ));
-        return ExitCode::FAILURE;
-    }
-    // SAFETY: the helper is single-threaded (it never starts threads), so the child may run
-    // arbitrary code after fork.
-    match unsafe { fork() } {
-        Ok(ForkResult::Child) => {
-            let code = container_init(plan, host, reporter);
-            std::process::exit(code)
-        }
-        Ok(ForkResult::Parent { child }) => {
+    // PID 1 takes the reporter over; this process keeps it only to name PID 1.
+    let mut reporter = Some(reporter);
+    let forked = unshare(flags)
+        .map_err(Step::Namespaces.call("create namespaces"))
+        .and_then(|()| {
+            fork_child("start the container's PID 1", || {
+                container_init(
+                    plan,
+                    host,
+                    reporter.take().expect("the reporter is PID 1's"),
+                )
+            })
+        });
+    let mut reporter = reporter.expect("the reporter is the parent's");
+    match forked {
+        Ok(child) => {
             let _ = reporter.send(&Event::Leader {
                 pid: child.as_raw() as u32,
             });
             ExitCode::SUCCESS
         }
         Err(e) => {
-            reporter.error(&StepError::new(
-                "fork",
-                format!("cannot start the container's PID 1: {e}"),
-            ));
+            reporter.error(&e);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A child's exit code for what it returns as the helper's.
+fn exit_code(code: ExitCode) -> i32 {
+    if code == ExitCode::SUCCESS {
+        0
+    } else {
+        1
     }
 }
 
@@ -133,26 +139,25 @@ fn supervise_boot(plan: &ContainerPlan, mut host: HostSide, mut reporter: Report
         }
     };
     host.console = Some(console.path.clone());
-    // SAFETY: the helper is single-threaded, so the child may run arbitrary code after fork.
-    let child = match unsafe { fork() } {
-        Ok(ForkResult::Child) => {
-            let code = match boot::enter_payload_cgroup(&host.cgroups) {
-                Ok(()) => start_init(plan, &host, namespace_flags(plan), reporter),
-                Err(e) => {
-                    reporter.error(&e);
-                    ExitCode::FAILURE
-                }
-            };
-            std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 })
-        }
-        Ok(ForkResult::Parent { child }) => child,
+    let mut for_child = Some(reporter);
+    let child = fork_child("fork", || {
+        let mut reporter = for_child.take().expect("the reporter is the child's");
+        exit_code(match boot::enter_payload_cgroup(&host.cgroups) {
+            Ok(()) => start_init(plan, &host, namespace_flags(plan), reporter),
+            Err(e) => {
+                reporter.error(&e);
+                ExitCode::FAILURE
+            }
+        })
+    });
+    let mut reporter = for_child.expect("the reporter is the parent's");
+    match child {
+        Ok(child) if wait_success(child) => {}
+        Ok(_) => return ExitCode::FAILURE,
         Err(e) => {
-            reporter.error(&StepError::new("fork", format!("cannot fork: {e}")));
+            reporter.error(&e);
             return ExitCode::FAILURE;
         }
-    };
-    if !matches!(waitpid(child, None), Ok(WaitStatus::Exited(_, 0))) {
-        return ExitCode::FAILURE;
     }
     if let Err(e) = boot::leave_for_supervisor(&host.cgroups).and_then(|()| quiet_stdio()) {
         reporter.error(&e);
@@ -170,12 +175,8 @@ fn supervise_boot(plan: &ContainerPlan, mut host: HostSide, mut reporter: Report
 fn prepare_boot() -> Result<boot::Console, StepError> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and affects only this process.
     if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
-        return Err(StepError::new(
-            "boot",
-            format!(
-                "cannot become a subreaper: {}",
-                std::io::Error::last_os_error()
-            ),
+        return Err(Step::Boot.call("become a subreaper")(
+            std::io::Error::last_os_error(),
         ));
     }
     boot::open_console()
@@ -183,15 +184,8 @@ fn prepare_boot() -> Result<boot::Console, StepError> {
 
 /// The supervisor lives as long as the container: it must not keep berth's terminal or pipes.
 fn quiet_stdio() -> Result<(), StepError> {
-    let null = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-        .map_err(|e| failed("stdio", "open", Path::new("/dev/null"), e))?;
-    let stdio = |r: nix::Result<()>| r.map_err(|e| StepError::new("stdio", e.to_string()));
-    stdio(nix::unistd::dup2_stdin(&null))?;
-    stdio(nix::unistd::dup2_stdout(&null))?;
-    stdio(nix::unistd::dup2_stderr(&null))
+    let null = open_device(Step::Stdio, Path::new("/dev/null"))?;
+    set_stdio(Step::Stdio, [(null.as_fd(), "/dev/null"); 3])
 }
 
 /// A user namespace's ID maps can only be written from outside it: a child unshares the
@@ -205,58 +199,61 @@ fn in_user_namespace(
     base: u32,
     mut reporter: Reporter,
 ) -> ExitCode {
-    let (mut parent, mut child) = match UnixStream::pair() {
+    let (parent, child) = match UnixStream::pair() {
         Ok(pair) => pair,
         Err(e) => {
-            reporter.error(&StepError::new(
-                "user namespace",
-                format!("cannot make a socket pair: {e}"),
-            ));
+            reporter.error(&Step::UserNamespace.call("make a socket pair")(e));
             return ExitCode::FAILURE;
         }
     };
-    // SAFETY: the helper is single-threaded, so the child may run arbitrary code after fork.
-    match unsafe { fork() } {
-        Ok(ForkResult::Child) => {
-            drop(parent);
-            let flags = namespace_flags(plan) | CloneFlags::CLONE_NEWUSER;
-            let entered = unshare(flags)
-                .map_err(|e| StepError::new("namespaces", format!("cannot create namespaces: {e}")))
-                .and_then(|()| userns::handshake(&mut child, plan))
-                .and_then(|idmapped| super::become_root().map(|()| idmapped));
-            let code = match entered {
-                // PID 1 is created by the unshare above; the namespaces are entered already.
-                Ok(idmapped) => {
-                    let host = HostSide { idmapped, ..host };
-                    start_init(plan, &host, CloneFlags::empty(), reporter)
-                }
-                Err(e) => {
-                    reporter.error(&e);
-                    ExitCode::FAILURE
-                }
-            };
-            std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 })
-        }
-        Ok(ForkResult::Parent { child: pid }) => {
-            drop(child);
-            let mapped = userns::wait_for_byte(&mut parent)
-                .and_then(|()| userns::map_and_go_ahead(&parent, pid, base, plan));
-            if let Err(e) = mapped {
+    // The child takes its end and the host side; the parent's end must not stay open in the
+    // child, which would then not see the parent go away. The reporter is both sides'.
+    let (mut parent, mut reporter) = (Some(parent), Some(reporter));
+    let forked = fork_child("fork", || {
+        drop(parent.take());
+        let mut child = child;
+        let mut reporter = reporter.take().expect("the reporter is the child's");
+        let flags = namespace_flags(plan) | CloneFlags::CLONE_NEWUSER;
+        let entered = unshare(flags)
+            .map_err(Step::Namespaces.call("create namespaces"))
+            .and_then(|()| userns::handshake(&mut child, plan))
+            .and_then(|idmapped| super::become_root().map(|()| idmapped));
+        exit_code(match entered {
+            // PID 1 is created by the unshare above; the namespaces are entered already.
+            Ok(idmapped) => {
+                let host = HostSide { idmapped, ..host };
+                start_init(plan, &host, CloneFlags::empty(), reporter)
+            }
+            Err(e) => {
                 reporter.error(&e);
-                drop(parent);
-                let _ = waitpid(pid, None);
-                return ExitCode::FAILURE;
+                ExitCode::FAILURE
             }
-            drop(reporter);
-            match waitpid(pid, None) {
-                Ok(WaitStatus::Exited(_, 0)) => ExitCode::SUCCESS,
-                _ => ExitCode::FAILURE,
-            }
-        }
+        })
+    });
+    let (mut parent, mut reporter) = (
+        parent.expect("the socket is the parent's"),
+        reporter.expect("the reporter is the parent's"),
+    );
+    let pid = match forked {
+        Ok(pid) => pid,
         Err(e) => {
-            reporter.error(&StepError::new("fork", format!("cannot fork: {e}")));
-            ExitCode::FAILURE
+            reporter.error(&e);
+            return ExitCode::FAILURE;
         }
+    };
+    let mapped = userns::wait_for_byte(&mut parent)
+        .and_then(|()| userns::map_and_go_ahead(&parent, pid, base, plan));
+    if let Err(e) = mapped {
+        reporter.error(&e);
+        drop(parent);
+        let _ = waitpid(pid, None);
+        return ExitCode::FAILURE;
+    }
+    drop(reporter);
+    if wait_success(pid) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -287,16 +284,18 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
                     ),
                 });
                 nix::unistd::dup(std::io::stderr().as_fd())
-                    .map_err(|e| StepError::new("journal", e.to_string()))?
+                    .map_err(Step::Journal.call("duplicate stderr for the payload's output"))?
             }
         };
         // PID 1 must not hold berth's terminal or pipes open for the container's lifetime: its
         // own output goes to the journal too.
         app::payload_stdio(&output)?;
         build(plan, host)?;
-        let payload = app::start_payload(plan, &output)?;
+        // Compiled once, here: the payload loads it after the fork, and PID 1 itself too.
+        let filter = confine::Filter::compile(&plan.payload.confinement)?;
+        let payload = app::start_payload(plan, &filter, &output)?;
         // What PID 1 itself keeps from here on: waiting, reaping, passing signals on.
-        confine::confine_init(&plan.payload.confinement)?;
+        confine::confine_init(&filter)?;
         Ok((output, payload))
     })();
     let (_output, payload) = match setup {
@@ -337,12 +336,8 @@ fn build(plan: &ContainerPlan, host: &HostSide) -> Result<(), StepError> {
         bring_up_loopback()?;
     }
     root::pivot(&plan.root, &plan.root_fs)?;
-    nix::unistd::sethostname(&plan.hostname).map_err(|e| {
-        StepError::new(
-            "hostname",
-            format!("cannot set host name {}: {e}", plan.hostname),
-        )
-    })
+    nix::unistd::sethostname(&plan.hostname)
+        .map_err(Step::Hostname.call(format!("set host name {}", plan.hostname)))
 }
 
 /// Writes how the payload ended where `berth status` finds it, into the file opened before
@@ -360,10 +355,7 @@ fn record_exit(file: &fs::File, boot: bool, (status, signal): (i32, Option<i32>)
             .map(|d| d.as_micros() as u64)
             .unwrap_or(0),
     };
-    if let Ok(text) = serde_json::to_vec(&exit) {
-        let mut file = file;
-        let _ = file.write_all(&text);
-    }
+    let _ = exit.write_to(file);
 }
 
 /// Whether the kernel's OOM killer acted in this container's cgroup (its namespace root).

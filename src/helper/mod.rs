@@ -1,13 +1,15 @@
 //! berth-helper: builds a container inside the scope berth made for it (`init`), and runs
 //! commands in a running container (`enter`). Single-threaded, so that it may fork and enter
-//! namespaces freely. See [`crate::container::client`] for the protocol.
+//! namespaces freely. See [`crate::container::protocol`] for what it and berth say.
 
 mod app;
 mod boot;
 mod confine;
 mod enter;
+mod error;
 mod init;
 mod payload;
+mod process;
 mod relay;
 mod root;
 mod userns;
@@ -15,84 +17,45 @@ mod userns;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::FromRawFd;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::container::client::Event;
+pub use error::{Cause, Failure, Step, StepError};
 
-/// A failed setup step: which one, and what failed on which path.
-#[derive(Debug)]
-pub struct StepError {
-    pub step: &'static str,
-    pub message: String,
-}
-
-impl StepError {
-    pub fn new(step: &'static str, message: impl Into<String>) -> Self {
-        StepError {
-            step,
-            message: message.into(),
-        }
-    }
-}
-
-/// `cannot OP PATH: ERRNO` for a step.
-pub fn failed(
-    step: &'static str,
-    op: &str,
-    path: &std::path::Path,
-    e: impl std::fmt::Display,
-) -> StepError {
-    StepError::new(step, format!("cannot {op} {}: {e}", path.display()))
-}
+use crate::container::protocol::{Event, HelperCommand, CONTROL_FD, GO, STATUS_FD, USAGE};
 
 pub fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let Some(plan) = arg("--plan").map(PathBuf::from) else {
-        eprintln!("berth-helper: usage: berth-helper init --plan PATH | enter --plan PATH --leader PID -- CMD...");
+    let Ok(command) = HelperCommand::parse(std::env::args_os().skip(1)) else {
+        eprintln!("berth-helper: usage: {USAGE}");
         return ExitCode::from(2);
     };
-    // Both verbs are held until berth says go on fd 3.
+    // Both verbs are held until berth says go on the control pipe.
     if !wait_for_go() {
         return ExitCode::SUCCESS;
     }
-    match args.first().map(String::as_str) {
-        Some("init") => init::run(&plan),
-        Some("enter") => {
-            let leader = arg("--leader").and_then(|l| l.parse().ok()).unwrap_or(0);
-            let argv = match args.iter().position(|a| a == "--") {
-                Some(i) => args[i + 1..].to_vec(),
-                None => Vec::new(),
-            };
-            enter::run(&plan, leader, &argv)
-        }
-        _ => ExitCode::from(2),
+    match command {
+        HelperCommand::Init { plan } => init::run(&plan),
+        HelperCommand::Enter { plan, leader, argv } => enter::run(&plan, leader, &argv),
     }
 }
 
-/// Blocks until berth writes `g` on fd 3; false when berth closed it instead.
+/// Blocks until berth writes [`GO`] on the control pipe; false when berth closed it instead.
 fn wait_for_go() -> bool {
-    // SAFETY: berth's client dup2()s the read end of the control pipe onto fd 3 before exec;
-    // nothing else in this process uses fd 3, and the File takes sole ownership of it.
-    let mut control = unsafe { File::from_raw_fd(3) };
+    // SAFETY: berth's client dup2()s the read end of the control pipe onto CONTROL_FD before
+    // exec; nothing else in this process uses that descriptor, and the File takes sole
+    // ownership of it.
+    let mut control = unsafe { File::from_raw_fd(CONTROL_FD) };
     let mut byte = [0u8; 1];
-    matches!(control.read(&mut byte), Ok(1) if byte[0] == b'g')
+    matches!(control.read(&mut byte), Ok(1) if byte[0] == GO)
 }
 
-/// The status pipe to berth (fd 4).
+/// The status pipe to berth.
 pub struct Reporter(File);
 
 impl Reporter {
     pub fn take() -> Reporter {
-        // SAFETY: berth's client dup2()s the write end of the status pipe onto fd 4 before exec;
-        // it is taken once, here, and owned by the Reporter from then on.
-        let file = unsafe { File::from_raw_fd(4) };
+        // SAFETY: berth's client dup2()s the write end of the status pipe onto STATUS_FD
+        // before exec; it is taken once, here, and owned by the Reporter from then on.
+        let file = unsafe { File::from_raw_fd(STATUS_FD) };
         // Never into the container: a payload must not be able to write berth's events.
         let _ = nix::fcntl::fcntl(
             &file,
@@ -108,15 +71,13 @@ impl Reporter {
 
     /// Sends an event; an error means berth is gone, and the caller must give up.
     pub fn send(&mut self, event: &Event) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        self.0.write_all(&line)
+        self.0.write_all(&event.to_line())
     }
 
     pub fn error(&mut self, e: &StepError) {
         let _ = self.send(&Event::Error {
-            step: e.step.into(),
-            message: e.message.clone(),
+            step: e.step.name().into(),
+            message: e.message(),
         });
     }
 }
@@ -124,14 +85,9 @@ impl Reporter {
 /// Takes the mapped root's identity: until then the process is the host's root, which the
 /// new namespace does not map.
 pub fn become_root() -> Result<(), StepError> {
-    let root = |e: nix::Error| {
-        StepError::new(
-            "user namespace",
-            format!("cannot become the container's root: {e}"),
-        )
-    };
-    nix::unistd::setgroups(&[]).map_err(root)?;
+    let root = || Step::UserNamespace.call("become the container's root");
+    nix::unistd::setgroups(&[]).map_err(root())?;
     let (uid, gid) = (nix::unistd::Uid::from_raw(0), nix::unistd::Gid::from_raw(0));
-    nix::unistd::setresgid(gid, gid, gid).map_err(root)?;
-    nix::unistd::setresuid(uid, uid, uid).map_err(root)
+    nix::unistd::setresgid(gid, gid, gid).map_err(root())?;
+    nix::unistd::setresuid(uid, uid, uid).map_err(root())
 }

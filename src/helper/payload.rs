@@ -8,7 +8,8 @@ use std::path::Path;
 
 use nix::unistd::{execve, setgid, setgroups, setuid, Gid, Uid};
 
-use super::{confine, StepError};
+use super::confine::{self, Filter};
+use super::{Step, StepError};
 use crate::container::plan::Payload;
 
 /// A user from the container's /etc/passwd.
@@ -63,15 +64,16 @@ pub fn lookup(user: &str, passwd: &str, group: &str) -> Option<User> {
     })
 }
 
-/// Switches to the payload's user and environment and executes it. Returns only on failure.
-pub fn exec(payload: &Payload, argv: &[String]) -> Result<Infallible, StepError> {
+/// Switches to the payload's user and environment and executes it, under its confinement and
+/// the compiled `filter`. Returns only on failure.
+pub fn exec(payload: &Payload, filter: &Filter, argv: &[String]) -> Result<Infallible, StepError> {
     let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
     let group = fs::read_to_string("/etc/group").unwrap_or_default();
     let user = lookup(&payload.user, &passwd, &group).ok_or_else(|| {
-        StepError::new(
-            "user",
-            format!("no user `{}` in the container's /etc/passwd", payload.user),
-        )
+        Step::User.refused(format!(
+            "no user `{}` in the container's /etc/passwd",
+            payload.user
+        ))
     })?;
     let argv: Vec<String> = if argv.is_empty() {
         vec![user.shell.clone()]
@@ -98,35 +100,25 @@ pub fn exec(payload: &Payload, argv: &[String]) -> Result<Infallible, StepError>
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let program = resolve(&argv[0], &path).ok_or_else(|| {
-        StepError::new(
-            "exec",
-            format!("cannot find {} in the container (PATH={path})", argv[0]),
-        )
+        Step::Exec.refused(format!(
+            "cannot find {} in the container (PATH={path})",
+            argv[0]
+        ))
     })?;
 
     confine::keep_capabilities_across_setuid()?;
     let groups: Vec<Gid> = user.groups.iter().map(|g| Gid::from_raw(*g)).collect();
-    setgroups(&groups)
-        .map_err(|e| StepError::new("user", format!("setgroups for {}: {e}", user.name)))?;
-    setgid(Gid::from_raw(user.gid))
-        .map_err(|e| StepError::new("user", format!("setgid {}: {e}", user.gid)))?;
-    setuid(Uid::from_raw(user.uid))
-        .map_err(|e| StepError::new("user", format!("setuid {}: {e}", user.uid)))?;
-    nix::unistd::chdir(&payload.working_directory).map_err(|e| {
-        StepError::new(
-            "working directory",
-            format!(
-                "cannot chdir to {}: {e}",
-                payload.working_directory.display()
-            ),
-        )
-    })?;
+    setgroups(&groups).map_err(Step::User.syscall(format!("setgroups for {}", user.name)))?;
+    setgid(Gid::from_raw(user.gid)).map_err(Step::User.syscall(format!("setgid {}", user.gid)))?;
+    setuid(Uid::from_raw(user.uid)).map_err(Step::User.syscall(format!("setuid {}", user.uid)))?;
+    nix::unistd::chdir(&payload.working_directory)
+        .map_err(Step::WorkingDirectory.on("chdir to", &payload.working_directory))?;
 
     // The confinement comes last: from here on, only the execve itself is left to do.
-    confine::confine(&payload.confinement, user.uid)?;
+    confine::confine(&payload.confinement, filter, user.uid)?;
 
     let cstr =
-        |s: &str| CString::new(s).map_err(|_| StepError::new("exec", format!("NUL byte in {s:?}")));
+        |s: &str| CString::new(s).map_err(|_| Step::Exec.refused(format!("NUL byte in {s:?}")));
     let c_argv = argv
         .iter()
         .map(|a| cstr(a))
@@ -137,10 +129,7 @@ pub fn exec(payload: &Payload, argv: &[String]) -> Result<Infallible, StepError>
         .collect::<Result<Vec<_>, _>>()?;
     let c_program = cstr(&program)?;
     let e = execve(&c_program, &c_argv, &c_env).unwrap_err();
-    Err(StepError::new(
-        "exec",
-        format!("cannot execute {program}: {e}"),
-    ))
+    Err(Step::Exec.on("execute", Path::new(&program))(e))
 }
 
 /// The program as execvp would find it, searching `path` for a name without `/`.

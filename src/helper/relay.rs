@@ -18,7 +18,8 @@ use nix::sys::termios::{self, SetArg, Termios};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use super::StepError;
+use super::process::{attach_terminal, set_stdio};
+use super::{Cause, Step, StepError};
 
 /// The descriptors the command gets, and the helper's ends of them.
 pub enum Streams {
@@ -34,8 +35,8 @@ pub enum Streams {
     },
 }
 
-fn err(what: &str) -> impl FnOnce(nix::Error) -> StepError + '_ {
-    move |e| StepError::new("streams", format!("cannot {what}: {e}"))
+fn err<E: Into<Cause>>(what: &'static str) -> impl FnOnce(E) -> StepError {
+    Step::Streams.call(what)
 }
 
 /// A terminal when the caller is on one, pipes otherwise. Call after entering the container's
@@ -81,30 +82,26 @@ impl Streams {
     /// In the command, after fork: its standard streams are the container's ends; on a
     /// terminal, in a session of its own with it as the controlling terminal.
     pub fn attach(&self) -> Result<(), StepError> {
-        let (i, o, e) = match self {
-            Streams::Terminal { slave, .. } => {
-                nix::unistd::setsid().map_err(err("start a session"))?;
-                // SAFETY: TIOCSCTTY takes an int argument (0: do not steal); `slave` is open.
-                if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
-                    return Err(StepError::new(
-                        "streams",
-                        format!(
-                            "cannot make the terminal the controlling one: {}",
-                            std::io::Error::last_os_error()
-                        ),
-                    ));
-                }
-                (slave.as_fd(), slave.as_fd(), slave.as_fd())
-            }
+        match self {
+            Streams::Terminal { slave, .. } => attach_terminal(
+                Step::Streams,
+                slave.as_fd(),
+                "the container's terminal",
+                "make the terminal the controlling one",
+            ),
             Streams::Pipes {
                 stdin,
                 stdout,
                 stderr,
-            } => (stdin.0.as_fd(), stdout.0.as_fd(), stderr.0.as_fd()),
-        };
-        nix::unistd::dup2_stdin(i).map_err(err("set stdin"))?;
-        nix::unistd::dup2_stdout(o).map_err(err("set stdout"))?;
-        nix::unistd::dup2_stderr(e).map_err(err("set stderr"))
+            } => set_stdio(
+                Step::Streams,
+                [
+                    (stdin.0.as_fd(), "a pipe from the helper"),
+                    (stdout.0.as_fd(), "a pipe to the helper"),
+                    (stderr.0.as_fd(), "a pipe to the helper"),
+                ],
+            ),
+        }
     }
 
     /// In the helper, after fork: relays until the command `child` has ended, and returns
@@ -126,9 +123,7 @@ impl Streams {
         match self {
             Streams::Terminal { master, slave } => {
                 drop(slave);
-                let input = master.try_clone().map_err(|e| {
-                    StepError::new("streams", format!("cannot duplicate a descriptor: {e}"))
-                })?;
+                let input = master.try_clone().map_err(err("duplicate a descriptor"))?;
                 let _raw = RawTerminal::enter();
                 // ^C and the like come as characters, through the terminal; what is sent to
                 // the helper itself is passed on.
@@ -221,7 +216,11 @@ fn pump(
                 return Ok(s);
             }
             Ok(_) => {}
-            Err(e) => return Err(StepError::new("wait", e.to_string())),
+            Err(e) => {
+                return Err(Step::Wait.call(format!("wait for the command ({child})"))(
+                    e,
+                ))
+            }
         }
         let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
         let watched: Vec<usize> = (0..outputs.len()).filter(|i| open[*i]).collect();

@@ -16,27 +16,28 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sys::statvfs::{statvfs, FsFlags};
 
 use super::userns::{self, IdmappedTree};
-use super::{failed, StepError};
+use super::{Step, StepError};
 use crate::container::mountinfo;
 use crate::container::plan::{ContainerPlan, MountStep, RootFs};
 use crate::container::state_dirs::make_etc_own;
 use crate::container::tree_copy::copy_tree;
 use crate::security::selinux;
 
-type Step = Result<(), StepError>;
+/// A step of the build, done.
+type Done = Result<(), StepError>;
 
 /// `target` (a path inside the container) under the new root.
 fn under(root: &Path, target: &Path) -> PathBuf {
     root.join(target.strip_prefix("/").unwrap_or(target))
 }
 
-fn mkdir(step: &'static str, dir: &Path) -> Step {
-    fs::create_dir_all(dir).map_err(|e| failed(step, "create", dir, e))
+fn mkdir(step: Step, dir: &Path) -> Done {
+    fs::create_dir_all(dir).map_err(step.on("create", dir))
 }
 
-fn read_mountinfo(step: &'static str) -> Result<String, StepError> {
+fn read_mountinfo(step: Step) -> Result<String, StepError> {
     fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| failed(step, "read", Path::new("/proc/self/mountinfo"), e))
+        .map_err(step.on("read", Path::new("/proc/self/mountinfo")))
 }
 
 /// What the root is built from: the plan and the host facts that only the helper can see.
@@ -56,7 +57,7 @@ pub struct Builder<'a> {
 impl<'a> Builder<'a> {
     pub fn new(plan: &'a ContainerPlan, host_cgroups: &'a str) -> Result<Self, StepError> {
         let host_mounts =
-            mountinfo::mount_points_under(&read_mountinfo("private mounts")?, Path::new("/"));
+            mountinfo::mount_points_under(&read_mountinfo(Step::PrivateMounts)?, Path::new("/"));
         Ok(Builder {
             plan,
             host_cgroups,
@@ -79,7 +80,7 @@ impl<'a> Builder<'a> {
     /// A bind mount of a host path, with everything mounted below it; read-only binds are
     /// read-only, nosuid and nodev all the way down. The mount point is made to match the
     /// source (directory or file).
-    fn bind(&self, source: &Path, target: &Path, read_only: bool) -> Step {
+    fn bind(&self, source: &Path, target: &Path, read_only: bool) -> Done {
         bind_mount(source, target)?;
         if read_only {
             self.make_read_only(source, target)?;
@@ -89,16 +90,14 @@ impl<'a> Builder<'a> {
 
     /// [`Self::bind`] by way of the idmapped tree of `source` that the helper made before the
     /// user namespace took its privilege.
-    fn bind_idmapped(&self, source: &Path, target: &Path, read_only: bool) -> Step {
+    fn bind_idmapped(&self, source: &Path, target: &Path, read_only: bool) -> Done {
         let tree = self
             .idmapped
             .iter()
             .find(|t| t.source == source)
             .ok_or_else(|| {
-                StepError::new(
-                    "idmapped mounts",
-                    format!("no idmapped tree of {} was made", source.display()),
-                )
+                Step::IdmappedMounts
+                    .refused(format!("no idmapped tree of {} was made", source.display()))
             })?;
         userns::attach(tree, target)?;
         if read_only {
@@ -109,9 +108,8 @@ impl<'a> Builder<'a> {
 
     /// Makes a bind of `source` at `target` read-only, nosuid and nodev, and everything the
     /// host mounts below `source` with it.
-    fn make_read_only(&self, source: &Path, target: &Path) -> Step {
-        let source =
-            fs::canonicalize(source).map_err(|e| failed("bind mount", "resolve", source, e))?;
+    fn make_read_only(&self, source: &Path, target: &Path) -> Done {
+        let source = fs::canonicalize(source).map_err(Step::BindMount.on("resolve", source))?;
         let below = self
             .host_mounts
             .iter()
@@ -120,7 +118,7 @@ impl<'a> Builder<'a> {
             .map(|rel| target.join(rel));
         for path in std::iter::once(target.to_owned()).chain(below) {
             bind_remount_read_only(
-                "read-only mount",
+                Step::ReadOnlyMount,
                 &path,
                 MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
             )?;
@@ -143,24 +141,24 @@ impl<'a> Builder<'a> {
 
     fn mount_new(
         &self,
-        step: &'static str,
+        step: Step,
         fstype: &str,
         target: &Path,
         flags: MsFlags,
         data: Option<&str>,
-    ) -> Step {
+    ) -> Done {
         mkdir(step, target)?;
         mount(Some(fstype), target, Some(fstype), flags, data)
-            .map_err(|e| failed(step, &format!("mount {fstype} on"), target, e))
+            .map_err(step.on(format!("mount {fstype} on"), target))
     }
 
-    fn tmpfs(&self, step: &'static str, target: &Path, flags: MsFlags, base: &str) -> Step {
+    fn tmpfs(&self, step: Step, target: &Path, flags: MsFlags, base: &str) -> Done {
         self.mount_new(step, "tmpfs", target, flags, Some(&self.data(base)))
     }
 
     /// Makes `/` a slave so that nothing propagates back to the host, then carries out every
     /// planned step under the new root.
-    pub fn build(&self) -> Step {
+    pub fn build(&self) -> Done {
         mount(
             None::<&str>,
             "/",
@@ -168,11 +166,11 @@ impl<'a> Builder<'a> {
             MsFlags::MS_REC | MsFlags::MS_SLAVE,
             None::<&str>,
         )
-        .map_err(|e| failed("private mounts", "make slave", Path::new("/"), e))?;
+        .map_err(Step::PrivateMounts.on("make slave", Path::new("/")))?;
         let root = &self.plan.root;
         match &self.plan.root_fs {
             RootFs::Tmpfs { .. } => self.tmpfs(
-                "root",
+                Step::Root,
                 root,
                 MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
                 "mode=0755",
@@ -185,7 +183,7 @@ impl<'a> Builder<'a> {
                     work.display()
                 );
                 self.mount_new(
-                    "root",
+                    Step::Root,
                     "overlay",
                     root,
                     MsFlags::empty(),
@@ -199,7 +197,7 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn carry_out(&self, root: &Path, step: &MountStep) -> Step {
+    fn carry_out(&self, root: &Path, step: &MountStep) -> Done {
         match step {
             MountStep::Tmpfs {
                 target,
@@ -215,7 +213,7 @@ impl<'a> Builder<'a> {
                 if let Some(size) = size {
                     base.push_str(&format!(",size={size}"));
                 }
-                self.tmpfs("tmpfs", &under(root, target), flags, &base)
+                self.tmpfs(Step::Tmpfs, &under(root, target), flags, &base)
             }
             MountStep::Bind {
                 source,
@@ -237,10 +235,10 @@ impl<'a> Builder<'a> {
             } => write_file(&under(root, target), contents, *replace),
             MountStep::Symlink { target, points_to } => {
                 let link = under(root, target);
-                symlink(points_to, &link).map_err(|e| failed("symlink", "create", &link, e))
+                symlink(points_to, &link).map_err(Step::Symlink.on("create", &link))
             }
             MountStep::Proc => self.mount_new(
-                "proc",
+                Step::Proc,
                 "proc",
                 &root.join("proc"),
                 MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
@@ -263,9 +261,9 @@ impl<'a> Builder<'a> {
                     MsFlags::MS_BIND,
                     None::<&str>,
                 )
-                .map_err(|e| failed("read-only path", "bind", &path, e))?;
+                .map_err(Step::ReadOnlyPath.on("bind", &path))?;
                 bind_remount_read_only(
-                    "read-only path",
+                    Step::ReadOnlyPath,
                     &path,
                     MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
                 )
@@ -273,48 +271,45 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn volatile_etc(&self, source: &Path, dir: &Path) -> Step {
+    fn volatile_etc(&self, source: &Path, dir: &Path) -> Done {
         self.tmpfs(
-            "volatile /etc",
+            Step::VolatileEtc,
             dir,
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
             "mode=0755",
         )?;
         let staging = dir.join(".berth-copy");
-        copy_tree(source, &staging).map_err(|e| StepError::new("volatile /etc", e.to_string()))?;
-        for entry in
-            fs::read_dir(&staging).map_err(|e| failed("volatile /etc", "read", &staging, e))?
-        {
-            let entry = entry.map_err(|e| failed("volatile /etc", "read", &staging, e))?;
+        copy_tree(source, &staging).map_err(|e| Step::VolatileEtc.nested(e))?;
+        for entry in fs::read_dir(&staging).map_err(Step::VolatileEtc.on("read", &staging))? {
+            let entry = entry.map_err(Step::VolatileEtc.on("read", &staging))?;
             let to = dir.join(entry.file_name());
-            fs::rename(entry.path(), &to)
-                .map_err(|e| failed("volatile /etc", "move into place", &to, e))?;
+            fs::rename(entry.path(), &to).map_err(Step::VolatileEtc.on("move into place", &to))?;
         }
-        fs::remove_dir(&staging).map_err(|e| failed("volatile /etc", "remove", &staging, e))?;
+        fs::remove_dir(&staging).map_err(Step::VolatileEtc.on("remove", &staging))?;
         make_etc_own(dir, &self.plan.hostname, &self.plan.machine_id)
-            .map_err(|e| StepError::new("volatile /etc", e.to_string()))
+            .map_err(|e| Step::VolatileEtc.nested(e))
     }
 
     /// A fresh read-only sysfs. In a user namespace the kernel allows that only where the
     /// namespace owns the network namespace and the host's sysfs is fully visible; elsewhere
     /// the host's is bound, read-only.
-    fn sysfs(&self, target: &Path) -> Step {
+    fn sysfs(&self, target: &Path) -> Done {
         let ro = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-        mkdir("sysfs", target)?;
+        mkdir(Step::Sysfs, target)?;
         match mount(Some("sysfs"), target, Some("sysfs"), ro, None::<&str>) {
             Ok(()) => Ok(()),
             Err(Errno::EPERM) if self.in_user_namespace() => {
                 self.bind(Path::new("/sys"), target, true)
             }
-            Err(e) => Err(failed("sysfs", "mount sysfs on", target, e)),
+            Err(e) => Err(Step::Sysfs.on("mount sysfs on", target)(e)),
         }
     }
 
     /// The minimal /dev.
-    fn dev(&self, root: &Path, nodes: &[String], console: bool) -> Step {
+    fn dev(&self, root: &Path, nodes: &[String], console: bool) -> Done {
         let dev = root.join("dev");
         self.tmpfs(
-            "dev",
+            Step::Dev,
             &dev,
             MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
             "mode=0755,size=4m",
@@ -326,20 +321,20 @@ impl<'a> Builder<'a> {
             }
         }
         self.mount_new(
-            "dev",
+            Step::Dev,
             "devpts",
             &dev.join("pts"),
             MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
             Some(&self.data("newinstance,ptmxmode=0666,mode=0620,gid=5")),
         )?;
         self.tmpfs(
-            "dev",
+            Step::Dev,
             &dev.join("shm"),
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
             "mode=1777",
         )?;
         self.mount_new(
-            "dev",
+            Step::Dev,
             "mqueue",
             &dev.join("mqueue"),
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
@@ -356,7 +351,7 @@ impl<'a> Builder<'a> {
             ("stderr", "/proc/self/fd/2"),
         ] {
             let path = dev.join(link);
-            symlink(to, &path).map_err(|e| failed("dev", "create", &path, e))?;
+            symlink(to, &path).map_err(Step::Dev.on("create", &path))?;
         }
         Ok(())
     }
@@ -365,33 +360,33 @@ impl<'a> Builder<'a> {
     /// container's own cgroup as its root. cgroup2 is mounted afresh in the container's cgroup
     /// namespace; so are v1 hierarchies, except in a user namespace, where the kernel does not
     /// mount them and the container's directory in the host's hierarchy is bound instead.
-    fn cgroups(&self, root: &Path, writable: bool) -> Step {
+    fn cgroups(&self, root: &Path, writable: bool) -> Done {
         let base = root.join("sys/fs/cgroup");
         let rw = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
         let ro = MsFlags::MS_RDONLY | rw;
-        let hierarchies = mountinfo::cgroup_hierarchies(&read_mountinfo("cgroups")?);
+        let hierarchies = mountinfo::cgroup_hierarchies(&read_mountinfo(Step::Cgroups)?);
         if hierarchies.iter().any(|h| h.relative.is_empty()) {
             let flags = if writable { rw } else { ro };
-            return match self.mount_new("cgroups", "cgroup2", &base, flags, None) {
+            return match self.mount_new(Step::Cgroups, "cgroup2", &base, flags, None) {
                 // The host's /sys was bound (a user namespace, see sysfs()), and with it the
                 // host's cgroup2 here: the kernel does not mount a file system over its own
                 // root. A tmpfs between them will do.
                 Err(_) if self.in_user_namespace() => {
-                    self.tmpfs("cgroups", &base, rw, "mode=0755")?;
-                    self.mount_new("cgroups", "cgroup2", &base, flags, None)
+                    self.tmpfs(Step::Cgroups, &base, rw, "mode=0755")?;
+                    self.mount_new(Step::Cgroups, "cgroup2", &base, flags, None)
                 }
                 other => other,
             };
         }
         self.tmpfs(
-            "cgroups",
+            Step::Cgroups,
             &base,
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
             "mode=0755",
         )?;
         for h in &hierarchies {
             let target = base.join(&h.relative);
-            mkdir("cgroups", &target)?;
+            mkdir(Step::Cgroups, &target)?;
             match (&h.options, self.in_user_namespace()) {
                 (Some(options), true) => {
                     let own = mountinfo::own_v1_cgroup(self.host_cgroups, options).unwrap_or("/");
@@ -411,23 +406,23 @@ impl<'a> Builder<'a> {
                     },
                     options.as_deref(),
                 )
-                .map_err(|e| failed("cgroups", &format!("mount {} on", h.fstype), &target, e))?,
+                .map_err(Step::Cgroups.on(format!("mount {} on", h.fstype), &target))?,
             }
         }
         bind_remount_read_only(
-            "cgroups",
+            Step::Cgroups,
             &base,
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
         )
     }
 
     /// Hides a path: a file under /dev/null, a directory under an empty read-only tmpfs.
-    fn mask(&self, path: &Path) -> Step {
+    fn mask(&self, path: &Path) -> Done {
         match fs::symlink_metadata(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(failed("masked path", "inspect", path, e)),
+            Err(e) => Err(Step::MaskedPath.on("inspect", path)(e)),
             Ok(m) if m.is_dir() => self.tmpfs(
-                "masked path",
+                Step::MaskedPath,
                 path,
                 MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
                 "mode=0555",
@@ -439,38 +434,38 @@ impl<'a> Builder<'a> {
                 MsFlags::MS_BIND,
                 None::<&str>,
             )
-            .map_err(|e| failed("masked path", "cover", path, e)),
+            .map_err(Step::MaskedPath.on("cover", path)),
         }
     }
 }
 
 /// Writes a file the container gets from berth; see [`MountStep::WriteFile`].
-fn write_file(path: &Path, contents: &str, replace: bool) -> Step {
+fn write_file(path: &Path, contents: &str, replace: bool) -> Done {
     let exists = fs::symlink_metadata(path).is_ok();
     if exists && !replace {
         return Ok(());
     }
     if let Some(parent) = path.parent() {
-        mkdir("write file", parent)?;
+        mkdir(Step::WriteFile, parent)?;
     }
     if exists {
-        fs::remove_file(path).map_err(|e| failed("write file", "replace", path, e))?;
+        fs::remove_file(path).map_err(Step::WriteFile.on("replace", path))?;
     }
-    fs::write(path, contents).map_err(|e| failed("write file", "write", path, e))
+    fs::write(path, contents).map_err(Step::WriteFile.on("write", path))
 }
 
 /// Binds `source` and everything mounted below it onto `target`, made to match it (directory
 /// or file).
-fn bind_mount(source: &Path, target: &Path) -> Step {
-    let meta = fs::metadata(source).map_err(|e| failed("bind mount", "bind", source, e))?;
+fn bind_mount(source: &Path, target: &Path) -> Done {
+    let meta = fs::metadata(source).map_err(Step::BindMount.on("bind", source))?;
     if meta.is_dir() {
-        mkdir("bind mount", target)?;
+        mkdir(Step::BindMount, target)?;
     } else {
         if let Some(parent) = target.parent() {
-            mkdir("bind mount", parent)?;
+            mkdir(Step::BindMount, parent)?;
         }
         if !target.exists() {
-            fs::write(target, "").map_err(|e| failed("bind mount", "create", target, e))?;
+            fs::write(target, "").map_err(Step::BindMount.on("create", target))?;
         }
     }
     mount(
@@ -480,22 +475,17 @@ fn bind_mount(source: &Path, target: &Path) -> Step {
         MsFlags::MS_BIND | MsFlags::MS_REC,
         None::<&str>,
     )
-    .map_err(|e| {
-        StepError::new(
-            "bind mount",
-            format!(
-                "cannot bind {} to {}: {e}",
-                source.display(),
-                target.display()
-            ),
-        )
-    })
+    .map_err(Step::BindMount.call(format!(
+        "bind {} to {}",
+        source.display(),
+        target.display()
+    )))
 }
 
 /// The flags the kernel keeps locked on a mount made by a more privileged namespace: a
 /// remount must repeat them, or it is refused.
 fn locked_flags(path: &Path) -> Result<MsFlags, StepError> {
-    let st = statvfs(path).map_err(|e| failed("read-only mount", "inspect", path, e))?;
+    let st = statvfs(path).map_err(Step::ReadOnlyMount.on("inspect", path))?;
     let f = st.flags();
     let mut flags = MsFlags::empty();
     for (fs_flag, ms_flag) in [
@@ -513,28 +503,27 @@ fn locked_flags(path: &Path) -> Result<MsFlags, StepError> {
     Ok(flags)
 }
 
-fn bind_remount_read_only(step: &'static str, path: &Path, extra: MsFlags) -> Step {
+fn bind_remount_read_only(step: Step, path: &Path, extra: MsFlags) -> Done {
     let flags =
         MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | extra | locked_flags(path)?;
     mount(None::<&str>, path, None::<&str>, flags, None::<&str>)
-        .map_err(|e| failed(step, "make read-only", path, e))
+        .map_err(step.on("make read-only", path))
 }
 
 /// Makes the new root the process's `/` and detaches the host's.
-pub fn pivot(root: &Path, root_fs: &RootFs) -> Step {
+pub fn pivot(root: &Path, root_fs: &RootFs) -> Done {
     let old = root.join(".old-root");
-    mkdir("pivot_root", &old)?;
-    nix::unistd::pivot_root(root, &old).map_err(|e| failed("pivot_root", "pivot into", root, e))?;
-    nix::unistd::chdir("/").map_err(|e| failed("pivot_root", "chdir to", Path::new("/"), e))?;
+    mkdir(Step::PivotRoot, &old)?;
+    nix::unistd::pivot_root(root, &old).map_err(Step::PivotRoot.on("pivot into", root))?;
+    nix::unistd::chdir("/").map_err(Step::PivotRoot.on("chdir to", Path::new("/")))?;
     umount2("/.old-root", MntFlags::MNT_DETACH)
-        .map_err(|e| failed("pivot_root", "detach", Path::new("/.old-root"), e))?;
-    fs::remove_dir("/.old-root")
-        .map_err(|e| failed("pivot_root", "remove", Path::new("/.old-root"), e))?;
+        .map_err(Step::PivotRoot.on("detach", Path::new("/.old-root")))?;
+    fs::remove_dir("/.old-root").map_err(Step::PivotRoot.on("remove", Path::new("/.old-root")))?;
     match root_fs {
         // A host container's root holds only mount points: read-only, unless an init system
         // inside wants to make its own.
         RootFs::Tmpfs { read_only: true } => bind_remount_read_only(
-            "pivot_root",
+            Step::PivotRoot,
             Path::new("/"),
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
         ),

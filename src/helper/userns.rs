@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::unistd::Pid;
 
-use super::{failed, StepError};
+use super::{Cause, Step, StepError};
 use crate::container::plan::ContainerPlan;
 use crate::security::{idmap, userns};
 
@@ -22,8 +22,8 @@ pub struct IdmappedTree {
     pub tree: OwnedFd,
 }
 
-fn talk(e: impl std::fmt::Display) -> StepError {
-    StepError::new("user namespace", format!("cannot talk to the helper: {e}"))
+fn talk<E: Into<Cause>>(e: E) -> StepError {
+    Step::UserNamespace.call("talk to the helper")(e)
 }
 
 /// The child's side: says the namespaces exist, waits until its IDs are mapped, and receives
@@ -49,10 +49,7 @@ pub fn wait_for_byte(stream: &mut UnixStream) -> Result<(), StepError> {
     let mut byte = [0u8; 1];
     match stream.read(&mut byte) {
         Ok(1) => Ok(()),
-        Ok(_) => Err(StepError::new(
-            "user namespace",
-            "the other side of the helper ended",
-        )),
+        Ok(_) => Err(Step::UserNamespace.refused("the other side of the helper ended")),
         Err(e) => Err(talk(e)),
     }
 }
@@ -85,14 +82,11 @@ fn receive_go_ahead(stream: &UnixStream, count: usize) -> Result<Vec<OwnedFd>, S
     }
     let truncated = msg.flags.contains(MsgFlags::MSG_CTRUNC);
     match msg.bytes {
-        0 => Err(StepError::new(
-            "user namespace",
-            "the other side of the helper ended",
-        )),
-        _ if truncated || fds.len() != count => Err(StepError::new(
-            "idmapped mounts",
-            format!("expected {count} idmapped trees, received {}", fds.len()),
-        )),
+        0 => Err(Step::UserNamespace.refused("the other side of the helper ended")),
+        _ if truncated || fds.len() != count => Err(Step::IdmappedMounts.refused(format!(
+            "expected {count} idmapped trees, received {}",
+            fds.len()
+        ))),
         _ => Ok(fds),
     }
 }
@@ -106,8 +100,7 @@ pub fn map_and_go_ahead(
     base: u32,
     plan: &ContainerPlan,
 ) -> Result<(), StepError> {
-    userns::write_id_maps(child, base)
-        .map_err(|e| StepError::new("user namespace", e.to_string()))?;
+    userns::write_id_maps(child, base).map_err(|e| Step::UserNamespace.nested(e))?;
     let trees = idmapped_trees(child, plan)?;
     let fds: Vec<RawFd> = trees.iter().map(|t| t.as_raw_fd()).collect();
     let rights = [ControlMessage::ScmRights(&fds)];
@@ -131,27 +124,23 @@ fn idmapped_trees(child: Pid, plan: &ContainerPlan) -> Result<Vec<OwnedFd>, Step
         return Ok(Vec::new());
     }
     let ns = PathBuf::from(format!("/proc/{child}/ns/user"));
-    let userns = fs::File::open(&ns).map_err(|e| failed("idmapped mounts", "open", &ns, e))?;
+    let userns = fs::File::open(&ns).map_err(Step::IdmappedMounts.on("open", &ns))?;
     sources
         .iter()
         .map(|source| {
-            idmap::idmapped_tree(source, userns.as_fd())
-                .map_err(|e| StepError::new("idmapped mounts", e.to_string()))
+            idmap::idmapped_tree(source, userns.as_fd()).map_err(|e| Step::IdmappedMounts.nested(e))
         })
         .collect()
 }
 
 /// Attaches an idmapped tree at `target` (made first), where a bind would go.
 pub fn attach(tree: &IdmappedTree, target: &Path) -> Result<(), StepError> {
-    fs::create_dir_all(target).map_err(|e| failed("idmapped mounts", "create", target, e))?;
-    crate::security::mount_api::attach_tree(&tree.tree, target).map_err(|e| {
-        StepError::new(
-            "idmapped mounts",
-            format!(
-                "cannot attach the idmapped tree of {} at {}: {e}",
-                tree.source.display(),
-                target.display()
-            ),
-        )
-    })
+    fs::create_dir_all(target).map_err(Step::IdmappedMounts.on("create", target))?;
+    crate::security::mount_api::attach_tree(&tree.tree, target).map_err(Step::IdmappedMounts.call(
+        format!(
+            "attach the idmapped tree of {} at {}",
+            tree.source.display(),
+            target.display()
+        ),
+    ))
 }

@@ -187,11 +187,7 @@ fn carry_out(
     let plan = &container::plan_container(&loaded.definition, layout, &grants)?;
     state.idmapped_mounts = !plan.idmapped_sources().is_empty();
     let plan_path = ctx.paths.plan_file(name);
-    container::write_plan(plan, &plan_path).map_err(|source| LifecycleError::Io {
-        op: "write",
-        path: plan_path.clone(),
-        source,
-    })?;
+    container::write_plan(plan, &plan_path)?;
 
     // The helper waits until systemd has moved it into the scope, so that everything it
     // starts is accounted and limited from its first instruction.
