@@ -26,6 +26,8 @@ pub enum Step {
     Journal,
     Signals,
     Hostname,
+    Network,
+    Init,
     PrivateMounts,
     BindMount,
     ReadOnlyMount,
@@ -51,7 +53,7 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 36] = [
+    const ALL: [Step; 38] = [
         Step::ReadPlan,
         Step::Cgroups,
         Step::ExitRecord,
@@ -66,6 +68,8 @@ impl Step {
         Step::Journal,
         Step::Signals,
         Step::Hostname,
+        Step::Network,
+        Step::Init,
         Step::PrivateMounts,
         Step::BindMount,
         Step::ReadOnlyMount,
@@ -106,6 +110,8 @@ impl Step {
             Step::Journal => "journal",
             Step::Signals => "signals",
             Step::Hostname => "hostname",
+            Step::Network => "network",
+            Step::Init => "init",
             Step::PrivateMounts => "private mounts",
             Step::BindMount => "bind mount",
             Step::ReadOnlyMount => "read-only mount",

@@ -322,8 +322,7 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
 /// has by default. Done before the payload is forked, so that there is no moment in which it
 /// could attach; the payload's own exec makes it dumpable again.
 fn out_of_the_payloads_reach() -> Result<(), StepError> {
-    nix::sys::prctl::set_dumpable(false)
-        .map_err(|e| StepError::new("init", format!("cannot make PID 1 non-dumpable: {e}")))
+    nix::sys::prctl::set_dumpable(false).map_err(Step::Init.call("make PID 1 non-dumpable"))
 }
 
 /// The container's root, network and host name, from PID 1.
@@ -386,12 +385,7 @@ fn connect_journal(identifier: &str) -> std::io::Result<UnixStream> {
 fn bring_up_loopback() -> Result<(), StepError> {
     use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
     use std::os::fd::AsRawFd;
-    let failed = |e: nix::Error| {
-        StepError::new(
-            "network",
-            format!("cannot bring up the loopback device lo: {e}"),
-        )
-    };
+    let failed = |e: nix::Error| Step::Network.call("bring up the loopback device lo")(e);
     let sock = socket(
         AddressFamily::Inet,
         SockType::Datagram,
