@@ -49,6 +49,19 @@ pub fn clean_leftovers(
                     .actions
                     .push(format!("stopped {unit} of an unfinished start"));
             }
+            // A start drops the last exit record first thing: one there now is the unfinished
+            // start's own init's, or the one it was about to drop.
+            let exit_file = ctx.paths.exit_file(name);
+            match fs::remove_file(&exit_file) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(LifecycleError::Io {
+                        op: "remove",
+                        path: exit_file,
+                        source: e,
+                    })
+                }
+                _ => {}
+            }
             if state.as_ref().is_some_and(|s| s.state_dir_is_new) {
                 let dir = ctx.paths.state_dir(name);
                 remove_dir(&dir)?;
