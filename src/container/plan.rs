@@ -380,17 +380,13 @@ fn host_root(
         read_only: false,
         idmap: grants.idmaps(),
     };
-    let user_namespace = grants.user_namespace.is_some();
     mounts.push(
-        match (
-            private_etc(def, layout, user_namespace),
-            &def.filesystem.etc,
-        ) {
-            (Some(source), _) => private(source, "/etc"),
-            (None, EtcMode::Volatile) => MountStep::VolatileEtc {
+        match private_etc(def, layout, grants.user_namespace.is_some()) {
+            Some(source) => private(source, "/etc"),
+            None if def.filesystem.etc == EtcMode::Host => host_bind("/etc"),
+            None => MountStep::VolatileEtc {
                 source: "/etc".into(),
             },
-            (None, _) => host_bind("/etc"),
         },
     );
     mounts.push(match private_var(def, layout) {
