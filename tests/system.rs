@@ -321,12 +321,20 @@ fn failed_starts_roll_back() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/data"));
     assert_nothing_left("nobind", &mounts, true);
+    assert!(
+        !Path::new("/run/berth/nobind.exit.json").exists(),
+        "the exit record of a failed start is left"
+    );
 
     define("nocmd", "[exec]\ncommand = [\"/nonexistent/program\"]\n");
     let out = berth(&["start", "nocmd"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/program"));
     assert_nothing_left("nocmd", &mounts, true);
+    assert!(
+        !Path::new("/run/berth/nocmd.exit.json").exists(),
+        "the exit record of a failed start is left"
+    );
 
     // The helper dies before doing anything.
     define(
@@ -366,6 +374,94 @@ fn failed_starts_roll_back() {
         !Path::new("/run/berth/invalid.lock").exists(),
         "an invalid definition took a lock"
     );
+}
+
+/// An /etc entry that even root cannot read (a write-only sysctl bound over it), on which
+/// seeding a container's /etc fails part way; gone again when dropped.
+struct UnreadableInEtc;
+
+impl UnreadableInEtc {
+    const PATH: &'static str = "/etc/berth-unreadable";
+
+    fn new() -> UnreadableInEtc {
+        fs::write(Self::PATH, "").unwrap();
+        let (bound, text) = sh(&format!(
+            "mount --bind /proc/sys/vm/drop_caches {}",
+            Self::PATH
+        ));
+        assert!(bound, "{text}");
+        assert!(fs::read(Self::PATH).is_err(), "root can read it after all");
+        UnreadableInEtc
+    }
+}
+
+impl Drop for UnreadableInEtc {
+    fn drop(&mut self) {
+        sh(&format!("umount {0}; rm -f {0}", Self::PATH));
+    }
+}
+
+/// A start that fails while it makes the container's persistent directory removes exactly
+/// what it made: all of it on a first start, with its reservation, and only that where the
+/// container had the directory before.
+#[test]
+#[ignore = "runs inside the systemd sandbox"]
+fn a_start_failing_in_its_persistent_directory_removes_what_it_made() {
+    let dir = Path::new("/var/lib/berth/halfway");
+    let obstacle = UnreadableInEtc::new();
+    let mounts = mountinfo();
+    let persistent =
+        "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n[security]\nuser_namespace = \"auto\"\n";
+    define("halfway", persistent);
+    let out = berth(&["start", "halfway"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot seed /var/lib/berth/halfway/etc")
+            && stderr.contains(UnreadableInEtc::PATH.trim_start_matches("/etc/")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("left behind"), "{stderr}");
+    assert_nothing_left("halfway", &mounts, true);
+    let left: Vec<String> = fs::read_dir("/run/berth")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with("halfway") && f != "halfway.lock")
+        .collect();
+    assert!(left.is_empty(), "left in /run/berth: {left:?}");
+    let registry = fs::read_to_string("/var/lib/berth/userns.json").unwrap_or_default();
+    assert!(
+        !registry.contains("\"halfway\""),
+        "the range is still reserved: {registry}"
+    );
+
+    // Where the directory was there before, it stays as it was: made by a start with the
+    // host's /etc and its own /var.
+    drop(obstacle);
+    define(
+        "halfway",
+        "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n[filesystem]\netc = \"host\"\n",
+    );
+    berth_ok(&["start", "halfway"]);
+    berth_ok(&["stop", "halfway"]);
+    let machine_id = read_trim("/var/lib/berth/halfway/machine-id");
+    let obstacle = UnreadableInEtc::new();
+    let mounts = mountinfo();
+    define(
+        "halfway",
+        "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n",
+    );
+    let out = berth(&["start", "halfway"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_nothing_left("halfway", &mounts, false);
+    assert_eq!(read_trim("/var/lib/berth/halfway/machine-id"), machine_id);
+    assert!(dir.join("var/tmp").is_dir(), "its /var is gone");
+    assert!(
+        !dir.join("etc").exists() && !dir.join("etc.new").exists(),
+        "what the failed start made is left"
+    );
+    drop(obstacle);
+    berth_ok(&["reset", "halfway"]);
 }
 
 /// `berth start` killed with SIGKILL at any moment: the next command cleans up.

@@ -251,10 +251,24 @@ pub fn image_root(def: &Definition, images: &Path) -> Option<PathBuf> {
     }
 }
 
-/// What the host must have for an image container: its image, and a file system under
-/// /var/lib/berth that can hold an overlayfs upper layer. Reads the host; changes nothing.
+/// The image tree an image container's root is made from, refused where overlayfs could not
+/// take its path as a layer.
+fn lower_layer(def: &Definition, images: &Path) -> Result<Option<PathBuf>, PlanError> {
+    match image_root(def, images) {
+        Some(lower) if lower.to_string_lossy().contains([',', ':']) => Err(PlanError::BadRoot {
+            name: def.name.to_string(),
+            path: lower,
+        }),
+        lower => Ok(lower),
+    }
+}
+
+/// Everything a container can be refused for before the host is touched: an image root that
+/// cannot be an overlay layer (as [`plan_container`] refuses it), and what the host must have
+/// for an image container: its image, and a file system under /var/lib/berth that can hold an
+/// overlayfs upper layer. Reads the host; changes nothing.
 pub fn check_image_host(def: &Definition, layout: &HostLayout) -> Result<(), PlanError> {
-    let Some(lower) = image_root(def, &layout.images) else {
+    let Some(lower) = lower_layer(def, &layout.images)? else {
         return Ok(());
     };
     if !lower.is_dir() {
@@ -285,9 +299,9 @@ pub fn plan_container(
 ) -> Result<ContainerPlan, PlanError> {
     let boot = def.mode == Mode::Boot;
     let machine_id = grants.machine_id.clone().unwrap_or_else(|| "0".repeat(32));
-    let (root_fs, mut mounts) = match image_root(def, &layout.images) {
+    let (root_fs, mut mounts) = match lower_layer(def, &layout.images)? {
         None => host_root(def, layout, grants, boot),
-        Some(lower) => image_root_mounts(def, layout, lower, &machine_id)?,
+        Some(lower) => image_root_mounts(def, layout, lower, &machine_id),
     };
     mounts.push(tmpfs("/tmp", 0o1777, None));
     mounts.push(tmpfs("/run", 0o755, None));
@@ -355,23 +369,50 @@ fn host_root(
         read_only: false,
         idmap: grants.idmaps(),
     };
-    mounts.push(match def.filesystem.etc {
-        EtcMode::Persistent => private(layout.state_dir.join("etc"), "/etc"),
-        // Seeded by berth in the runtime directory: see state_dirs::prepare_runtime_dirs.
-        EtcMode::Volatile if grants.user_namespace.is_some() => {
-            private(layout.runtime_dir.join("etc"), "/etc")
-        }
-        EtcMode::Volatile => MountStep::VolatileEtc {
-            source: "/etc".into(),
+    mounts.push(
+        match private_etc(def, layout, grants.user_namespace.is_some()) {
+            Some(source) => private(source, "/etc"),
+            None if def.filesystem.etc == EtcMode::Host => host_bind("/etc"),
+            None => MountStep::VolatileEtc {
+                source: "/etc".into(),
+            },
         },
-        EtcMode::Host => host_bind("/etc"),
-    });
-    mounts.push(match def.filesystem.var {
-        VarMode::Persistent => private(layout.state_dir.join("var"), "/var"),
-        VarMode::Volatile => tmpfs("/var", 0o755, None),
+    );
+    mounts.push(match private_var(def, layout) {
+        Some(source) => private(source, "/var"),
+        None => tmpfs("/var", 0o755, None),
     });
     // A booted init system creates what it misses at the top (/home, /srv, /media...).
     (RootFs::Tmpfs { read_only: !boot }, mounts)
+}
+
+/// The host directory a host container's own /etc is bound from, if it has one: its
+/// persistent one, or with a user namespace the volatile one berth seeds in the runtime
+/// directory (see `state_dirs::prepare_runtime_dirs`).
+fn private_etc(def: &Definition, layout: &HostLayout, user_namespace: bool) -> Option<PathBuf> {
+    match def.filesystem.etc {
+        EtcMode::Persistent => Some(layout.state_dir.join("etc")),
+        EtcMode::Volatile if user_namespace => Some(layout.runtime_dir.join("etc")),
+        EtcMode::Volatile | EtcMode::Host => None,
+    }
+}
+
+/// The host directory a host container's own /var is bound from, if it has one.
+fn private_var(def: &Definition, layout: &HostLayout) -> Option<PathBuf> {
+    (def.filesystem.var == VarMode::Persistent).then(|| layout.state_dir.join("var"))
+}
+
+/// The host directories a container with a user namespace gets its private trees from, which
+/// its plan binds as idmapped mounts where the host can (see [`Grants::idmapped_mounts`]):
+/// known before the host grants anything, so that whether it can is found first.
+pub fn private_sources(def: &Definition, layout: &HostLayout) -> Vec<PathBuf> {
+    if image_root(def, &layout.images).is_some() {
+        return Vec::new();
+    }
+    private_etc(def, layout, true)
+        .into_iter()
+        .chain(private_var(def, layout))
+        .collect()
 }
 
 /// A host directory at the same path inside, read-only.
@@ -391,13 +432,7 @@ fn image_root_mounts(
     layout: &HostLayout,
     lower: PathBuf,
     machine_id: &str,
-) -> Result<(RootFs, Vec<MountStep>), PlanError> {
-    if lower.to_string_lossy().contains([',', ':']) {
-        return Err(PlanError::BadRoot {
-            name: def.name.to_string(),
-            path: lower,
-        });
-    }
+) -> (RootFs, Vec<MountStep>) {
     let write = |target: &str, contents: String, replace: bool| MountStep::WriteFile {
         target: target.into(),
         contents,
@@ -420,14 +455,14 @@ fn image_root_mounts(
             mounts.push(write("/etc/resolv.conf", resolv.clone(), true));
         }
     }
-    Ok((
+    (
         RootFs::Overlay {
             lower,
             upper: layout.state_dir.join("upper"),
             work: layout.state_dir.join("work"),
         },
         mounts,
-    ))
+    )
 }
 
 /// The definition's own mounts, parents before children.
@@ -886,6 +921,29 @@ mod tests {
             [Path::new("/var/lib/berth/web/var")],
             "the host's /etc stays the host's"
         );
+    }
+
+    #[test]
+    fn private_sources_are_what_an_idmapped_plan_idmaps() {
+        let granted = Grants {
+            user_namespace: Some(524288),
+            idmapped_mounts: true,
+            ..Grants::default()
+        };
+        for text in [
+            "[exec]\ncommand = [\"/bin/true\"]\n",
+            "[exec]\ncommand = [\"/bin/true\"]\n[filesystem]\netc = \"volatile\"\nvar = \"volatile\"\n",
+            "[exec]\ncommand = [\"/bin/true\"]\n[filesystem]\netc = \"host\"\n",
+            "kind = \"image\"\nimage = \"deb\"\n[exec]\ncommand = [\"/bin/sh\"]\n",
+        ] {
+            let def = def(text);
+            let plan = plan_container(&def, &layout(merged()), &granted).unwrap();
+            assert_eq!(
+                private_sources(&def, &layout(merged())),
+                plan.idmapped_sources(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -63,13 +63,26 @@ fn err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StateDirError
     move |source| StateDirError { op, path, source }
 }
 
-/// What a start created, so that a failed first start can remove exactly that, and the
-/// container's machine ID.
+/// What a start creates in the container's persistent directory. Each path is recorded
+/// before it is made, so that a start that fails, however far it got, removes exactly what it
+/// made, and never what was there before.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prepared {
     pub created: Vec<PathBuf>,
-    /// 32 hex digits; kept in the persistent directory, new at every start without one.
-    pub machine_id: String,
+}
+
+impl Prepared {
+    /// Whether `path` is to be made, because nothing usable is there. Recorded first as this
+    /// start's, unless something (a dangling symlink) is there all the same.
+    fn will_make(&mut self, path: &Path) -> bool {
+        if path.exists() {
+            return false;
+        }
+        if matches!(fs::symlink_metadata(path), Err(e) if e.kind() == io::ErrorKind::NotFound) {
+            self.created.push(path.to_owned());
+        }
+        true
+    }
 }
 
 /// Makes the container's persistent directory, if it has one: seeds /etc and makes /var (a
@@ -77,43 +90,45 @@ pub struct Prepared {
 /// container: owned by its user namespace range (or by the host's IDs, which idmapped mounts
 /// map to it, see [`Grants::owner_on_disk`]), labelled with its SELinux label. Both are
 /// checked on every start, so a changed range, a change between chown and idmapped mounts, or
-/// a changed level is applied.
+/// a changed level is applied. Records in `prepared` what it is about to create; returns the
+/// container's machine ID (32 hex digits; kept in the persistent directory, new at every start
+/// without one).
 pub fn prepare_state_dirs(
     def: &Definition,
     layout: &HostLayout,
     grants: &Grants,
-) -> Result<Prepared, StateDirError> {
-    let mut prepared = Prepared::default();
+    prepared: &mut Prepared,
+) -> Result<String, StateDirError> {
     let image = plan::image_root(def, &layout.images);
     let persistent_etc = image.is_none() && def.filesystem.etc == EtcMode::Persistent;
     let persistent_var = image.is_none() && def.filesystem.var == VarMode::Persistent;
     if image.is_none() && !persistent_etc && !persistent_var {
-        prepared.machine_id = random_machine_id()?;
-        return Ok(prepared);
+        return random_machine_id();
     }
     let dir = &layout.state_dir;
-    if !dir.exists() {
+    if prepared.will_make(dir) {
         fs::create_dir_all(dir).map_err(err("create", dir))?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(err("chmod", dir))?;
-        prepared.created.push(dir.clone());
     }
-    prepared.machine_id = persistent_machine_id(dir)?;
+    let machine_id = persistent_machine_id(dir, prepared)?;
     if persistent_etc {
         let etc = dir.join("etc");
         if !etc.exists() {
-            seed_etc(Path::new("/etc"), &etc, &def.hostname, &prepared.machine_id)?;
-            prepared.created.push(etc);
+            // Its staging copy too, recorded first so that it goes after the tree renamed
+            // from it.
+            prepared.will_make(&staging(&etc));
+            prepared.will_make(&etc);
+            seed_etc(Path::new("/etc"), &etc, &def.hostname, &machine_id)?;
         }
     }
     if persistent_var {
         let var = dir.join("var");
-        if !var.exists() {
+        if prepared.will_make(&var) {
             make_var(&var)?;
-            prepared.created.push(var);
         }
     }
     if let Some(lower) = image {
-        make_layer(def, dir, &lower, &mut prepared)?;
+        make_layer(def, dir, &lower, prepared)?;
     }
     userns::shift_tree(dir, grants.owner_on_disk()).map_err(|e| StateDirError {
         op: "give the container its IDs in",
@@ -132,18 +147,19 @@ pub fn prepare_state_dirs(
             }
         }
     }
-    Ok(prepared)
+    Ok(machine_id)
 }
 
 /// The machine ID a persistent container keeps: `DIR/machine-id`, made on its first start
 /// (taken over from its /etc where an older berth seeded only that).
-fn persistent_machine_id(dir: &Path) -> Result<String, StateDirError> {
+fn persistent_machine_id(dir: &Path, prepared: &mut Prepared) -> Result<String, StateDirError> {
     let file = dir.join("machine-id");
     for candidate in [&file, &dir.join("etc/machine-id")] {
         if let Ok(id) = fs::read_to_string(candidate) {
             let id = id.trim();
             if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
                 if candidate != &file {
+                    prepared.will_make(&file);
                     write(&file, &format!("{id}\n"))?;
                 }
                 return Ok(id.to_owned());
@@ -151,6 +167,7 @@ fn persistent_machine_id(dir: &Path) -> Result<String, StateDirError> {
         }
     }
     let id = random_machine_id()?;
+    prepared.will_make(&file);
     write(&file, &format!("{id}\n"))?;
     Ok(id)
 }
@@ -177,13 +194,15 @@ fn make_layer(
             ))))
         }
         Ok(_) => {}
-        Err(_) => write(&record, &format!("{image}\n"))?,
+        Err(_) => {
+            prepared.will_make(&record);
+            write(&record, &format!("{image}\n"))?;
+        }
     }
     for sub in ["upper", "work"] {
         let path = dir.join(sub);
-        if !path.exists() {
+        if prepared.will_make(&path) {
             fs::create_dir(&path).map_err(err("create", &path))?;
-            prepared.created.push(path);
         }
     }
     Ok(())
@@ -218,10 +237,15 @@ pub fn prepare_runtime_dirs(
     Ok(())
 }
 
-/// Removes what [`prepare_state_dirs`] created, newest first.
+/// Removes what [`prepare_state_dirs`] created, or was about to, newest first.
 pub fn remove_created(prepared: &Prepared) -> Result<(), StateDirError> {
     for path in prepared.created.iter().rev() {
-        match fs::remove_dir_all(path) {
+        let removed = match fs::symlink_metadata(path) {
+            Ok(m) if m.is_dir() => fs::remove_dir_all(path),
+            Ok(_) => fs::remove_file(path),
+            Err(e) => Err(e),
+        };
+        match removed {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(err("remove", path)(e)),
             _ => {}
         }
@@ -237,7 +261,7 @@ pub fn seed_etc(
     hostname: &str,
     machine_id: &str,
 ) -> Result<(), StateDirError> {
-    let staging = target.with_extension("new");
+    let staging = staging(target);
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(err("remove the leftover", &staging))?;
     }
@@ -248,6 +272,11 @@ pub fn seed_etc(
     })?;
     make_etc_own(&staging, hostname, machine_id)?;
     fs::rename(&staging, target).map_err(err("rename into place", target))
+}
+
+/// Where [`seed_etc`] copies to before the copy is complete.
+fn staging(target: &Path) -> PathBuf {
+    target.with_extension("new")
 }
 
 /// Makes a copy of the host's /etc the container's: what is the host's alone goes (see
@@ -317,6 +346,34 @@ mod tests {
                 "berth.toml(5) does not list /etc/{path} among what is not copied"
             );
         }
+    }
+
+    #[test]
+    fn what_is_recorded_before_it_is_made_is_removed_and_nothing_else() {
+        let base = std::env::temp_dir().join(format!("berth-prepared-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let old = base.join("old");
+        fs::create_dir_all(&old).unwrap();
+        let mut prepared = Prepared::default();
+        assert!(!prepared.will_make(&old), "there before");
+        let (made, file, never) = (old.join("made"), old.join("file"), old.join("never"));
+        assert!(prepared.will_make(&made));
+        fs::create_dir_all(made.join("sub")).unwrap();
+        assert!(prepared.will_make(&file));
+        fs::write(&file, "x").unwrap();
+        assert!(
+            prepared.will_make(&never),
+            "recorded, then its making failed"
+        );
+        assert_eq!(prepared.created, [made, file, never]);
+        remove_created(&prepared).unwrap();
+        assert_eq!(
+            fs::read_dir(&old).unwrap().count(),
+            0,
+            "all it made is gone"
+        );
+        assert!(old.is_dir(), "what was there before stays");
+        fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]

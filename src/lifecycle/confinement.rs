@@ -3,6 +3,8 @@
 //! range (and finding whether its private trees are idmapped or chowned into it), and
 //! releasing them when it is gone.
 
+use std::path::{Path, PathBuf};
+
 use super::{Context, LifecycleError};
 use crate::config::Config;
 use crate::container::{self, Grants, HostLayout};
@@ -103,7 +105,7 @@ pub fn reserve(
 }
 
 /// Whether the container's private /etc and /var can be idmapped mounts on this host: tried,
-/// once per start, on the directories a plan with idmapped mounts binds them from.
+/// once per start, on the directories its plan binds them from.
 pub fn idmapped_mounts(
     def: &Definition,
     layout: &HostLayout,
@@ -112,12 +114,9 @@ pub fn idmapped_mounts(
     let Some(base) = grants.user_namespace else {
         return Ok(false);
     };
-    let candidate = Grants {
-        idmapped_mounts: true,
-        ..grants.clone()
-    };
-    let plan = container::plan_container(def, layout, &candidate)?;
-    Ok(idmap::supported(&plan.idmapped_sources(), base)?)
+    let sources = container::plan::private_sources(def, layout);
+    let sources: Vec<&Path> = sources.iter().map(PathBuf::as_path).collect();
+    Ok(idmap::supported(&sources, base)?)
 }
 
 /// Releases what [`reserve`] took, unless persistent data keeps it; returns what could not

@@ -8,6 +8,7 @@
 
 use std::fs;
 use std::io;
+use std::path::Path;
 
 use super::state::{self, Phase};
 use super::{Context, LifecycleError};
@@ -49,6 +50,10 @@ pub fn clean_leftovers(
                     .actions
                     .push(format!("stopped {unit} of an unfinished start"));
             }
+            // A start drops the last exit record first thing: one there now is the unfinished
+            // start's own init's, or the one it was about to drop.
+            let exit_file = ctx.paths.exit_file(name);
+            gone(&exit_file, fs::remove_file(&exit_file))?;
             if state.as_ref().is_some_and(|s| s.state_dir_is_new) {
                 let dir = ctx.paths.state_dir(name);
                 remove_dir(&dir)?;
@@ -76,13 +81,18 @@ pub fn clean_leftovers(
     Ok(cleaned)
 }
 
-fn remove_dir(dir: &std::path::Path) -> Result<(), LifecycleError> {
-    match fs::remove_dir_all(dir) {
+fn remove_dir(dir: &Path) -> Result<(), LifecycleError> {
+    gone(dir, fs::remove_dir_all(dir))
+}
+
+/// `removed`, the removal of `path`, where a path that is not there is removed all the same.
+fn gone(path: &Path, removed: io::Result<()>) -> Result<(), LifecycleError> {
+    match removed {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(source) => Err(LifecycleError::Io {
             op: "remove",
-            path: dir.to_owned(),
+            path: path.to_owned(),
             source,
         }),
     }

@@ -1,18 +1,17 @@
-//! `berth start`: definition, then plan, then the steps that change the host, each of which is
-//! undone if a later one fails.
+//! `berth start`: definition, then every check that needs no change to the host, then the
+//! steps that change it, each recorded before it is taken so that a failure undoes exactly
+//! what was done.
 
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use super::state::{self, Phase, ProcessId, State};
-use super::{recover, Context, LifecycleError};
-use std::path::Path;
-
-use super::confinement;
+use super::{confinement, recover, Context, LifecycleError};
 use crate::config::{self, Config};
-use crate::container::{self, Grants, HeldHelper, HostLayout, Prepared};
+use crate::container::{self, ContainerPlan, Grants, HeldHelper, HostLayout, Prepared};
 use crate::definition::{self, render, Loaded};
 use crate::name::Name;
 use crate::security::selinux::HostSelinux;
@@ -30,13 +29,17 @@ pub struct Started {
     pub warnings: Vec<String>,
 }
 
-/// What this start has done so far, so that a failure undoes exactly that.
+/// What this start has created so far, each recorded just before it is made, so that a
+/// failure at any point undoes exactly that.
+#[derive(Default)]
 struct Progress {
-    runtime_dir: Option<std::path::PathBuf>,
-    state_dir_is_new: bool,
+    runtime_dir: Option<PathBuf>,
+    /// The exit record of this start's init, in place of the last start's.
+    exit_file: Option<PathBuf>,
     /// MCS level or ID range reserved: released again unless persistent data keeps them.
     reserved: bool,
-    prepared: Option<Prepared>,
+    /// What it made in the persistent directory, removed again however far it got.
+    state_dirs: Prepared,
     unit: Option<String>,
 }
 
@@ -46,52 +49,11 @@ pub fn start(ctx: &Context, name: &Name) -> Result<Started, LifecycleError> {
     let systemd = Systemd::connect()?;
     recover::clean_leftovers(ctx, &systemd, name)?;
     refuse_if_running(&systemd, name)?;
+    let mut warnings = Vec::new();
+    let start = check(ctx, &systemd, &loaded, &mut warnings)?;
 
-    let def = &loaded.definition;
-    let cgroup = systemd::cgroup_version().map_err(|source| LifecycleError::Io {
-        op: "detect the cgroup version of",
-        path: "/sys/fs/cgroup".into(),
-        source,
-    })?;
-    let scope = unit::plan_scope(def, cgroup);
-    let layout = HostLayout::probe(name, &ctx.paths.run, &ctx.paths.lib).map_err(|source| {
-        LifecycleError::Io {
-            op: "inspect the host's root directory",
-            path: "/".into(),
-            source,
-        }
-    })?;
-    // Everything that can be refused without touching the host is, here: the container's
-    // kind and mode, its seccomp profile, the SELinux policy's knowledge of its label types.
-    container::plan_container(def, &layout, &Grants::default())?;
-    container::plan::check_image_host(def, &layout)?;
-    let mut warnings = scope.warnings.clone();
-    let selinux = HostSelinux::probe();
-    let seccomp = confinement::preflight(def, selinux, &mut warnings)?;
-    let config = Config::load(Path::new(config::PATH))?;
-
-    let mut progress = Progress {
-        runtime_dir: None,
-        state_dir_is_new: !layout.state_dir.exists(),
-        reserved: false,
-        prepared: None,
-        unit: None,
-    };
-    let host = Host {
-        selinux,
-        config: &config,
-        seccomp,
-    };
-    let result = carry_out(
-        ctx,
-        &systemd,
-        &loaded,
-        &scope,
-        &layout,
-        &host,
-        &mut progress,
-    );
-    match result {
+    let mut progress = Progress::default();
+    match carry_out(&start, &mut progress) {
         Ok(mut started) => {
             started.warnings.splice(0..0, warnings);
             Ok(started)
@@ -119,27 +81,107 @@ fn refuse_if_running(systemd: &Systemd, name: &Name) -> Result<(), LifecycleErro
     }
 }
 
-/// What this host brings to a start.
-struct Host<'a> {
+/// A start that passed every check, with what its steps need from this host.
+struct Start<'a> {
+    ctx: &'a Context,
+    systemd: &'a Systemd,
+    loaded: &'a Loaded,
+    scope: unit::ScopePlan,
+    layout: HostLayout,
     selinux: HostSelinux,
-    config: &'a Config,
+    config: Config,
     seccomp: Option<crate::security::Profile>,
+    state_dir_is_new: bool,
 }
 
-/// The steps that change the host, in order. Each records itself in `progress` first.
-fn carry_out(
-    ctx: &Context,
-    systemd: &Systemd,
-    loaded: &Loaded,
-    scope: &unit::ScopePlan,
-    layout: &HostLayout,
-    host: &Host<'_>,
-    progress: &mut Progress,
-) -> Result<Started, LifecycleError> {
-    let name = &loaded.definition.name;
-    let mut state = State {
-        name: name.to_string(),
-        unit: scope.unit.clone(),
+/// Everything that can be refused without touching the host is, here: the container's kind
+/// and mode, its image, its seccomp profile, the SELinux policy's knowledge of its label types.
+fn check<'a>(
+    ctx: &'a Context,
+    systemd: &'a Systemd,
+    loaded: &'a Loaded,
+    warnings: &mut Vec<String>,
+) -> Result<Start<'a>, LifecycleError> {
+    let def = &loaded.definition;
+    let cgroup = systemd::cgroup_version().map_err(|source| LifecycleError::Io {
+        op: "detect the cgroup version of",
+        path: "/sys/fs/cgroup".into(),
+        source,
+    })?;
+    let scope = unit::plan_scope(def, cgroup);
+    let layout =
+        HostLayout::probe(&def.name, &ctx.paths.run, &ctx.paths.lib).map_err(|source| {
+            LifecycleError::Io {
+                op: "inspect the host's root directory",
+                path: "/".into(),
+                source,
+            }
+        })?;
+    container::plan::check_image_host(def, &layout)?;
+    warnings.extend(scope.warnings.iter().cloned());
+    let selinux = HostSelinux::probe();
+    let seccomp = confinement::preflight(def, selinux, warnings)?;
+    let config = Config::load(Path::new(config::PATH))?;
+    Ok(Start {
+        ctx,
+        systemd,
+        loaded,
+        state_dir_is_new: !layout.state_dir.exists(),
+        scope,
+        layout,
+        selinux,
+        config,
+        seccomp,
+    })
+}
+
+/// The steps that change the host, in order. Each records in `progress` what it is about to
+/// create before it creates it.
+fn carry_out(start: &Start<'_>, progress: &mut Progress) -> Result<Started, LifecycleError> {
+    let (ctx, def) = (start.ctx, &start.loaded.definition);
+    let mut state = intent(start)?;
+    // The intent goes on disk before anything else, so that a killed berth can be cleaned up.
+    create_runtime_dir(ctx, &def.name, progress)?;
+    record(ctx, &def.name, &state)?;
+    clear_last_exit(ctx, &def.name, progress);
+    let mut grants = reserve(start, progress)?;
+    state.selinux_label = grants.labels.as_ref().map(|l| l.process.clone());
+    state.user_namespace = grants.user_namespace;
+    record(ctx, &def.name, &state)?;
+    // Decided before the state directories are made: chowned into the range or not.
+    grants.idmapped_mounts = confinement::idmapped_mounts(def, &start.layout, &grants)?;
+    grants.machine_id = Some(prepare_dirs(start, &grants, progress)?);
+    // Planned once, now that everything the host grants the container is known.
+    let plan = container::plan_container(def, &start.layout, &grants)?;
+    state.idmapped_mounts = !plan.idmapped_sources().is_empty();
+    let plan_path = write_plan(ctx, &def.name, &plan)?;
+    let started = start_in_scope(start, &plan_path, progress)?;
+    let mut warnings = started.warnings;
+    if def.register_machine {
+        state.machine_registered =
+            register_machine(start, &plan.machine_id, started.leader_pid, &mut warnings)?;
+    }
+    let leader = ProcessId::of(started.leader_pid).ok_or(LifecycleError::DiedDuringStart {
+        name: def.name.clone(),
+    })?;
+    state.phase = Phase::Running {
+        leader,
+        started_usec: state::now_usec(),
+    };
+    record(ctx, &def.name, &state)?;
+    Ok(Started {
+        unit: start.scope.unit.clone(),
+        leader: started.leader_pid,
+        warnings,
+    })
+}
+
+/// What the state file says while the start is under way: that this berth is starting it.
+fn intent(start: &Start<'_>) -> Result<State, LifecycleError> {
+    let (loaded, def) = (start.loaded, &start.loaded.definition);
+    Ok(State {
+        name: def.name.to_string(),
+        unit: start.scope.unit.clone(),
         phase: Phase::Starting {
             berth: ProcessId::current().ok_or_else(|| LifecycleError::Io {
                 op: "read",
@@ -147,100 +189,126 @@ fn carry_out(
                 source: std::io::Error::last_os_error(),
             })?,
         },
-        state_dir_is_new: progress.state_dir_is_new,
+        state_dir_is_new: start.state_dir_is_new,
         digest: digest(loaded),
         machine_registered: false,
         selinux_label: None,
         user_namespace: None,
         idmapped_mounts: false,
-        boot: loaded.definition.mode == crate::definition::model::Mode::Boot,
-        stop_signal: loaded.definition.exec.stop_signal.number(),
-        stop_timeout_usec: loaded.definition.exec.stop_timeout_usec,
+        boot: def.mode == crate::definition::model::Mode::Boot,
+        stop_signal: def.exec.stop_signal.number(),
+        stop_timeout_usec: def.exec.stop_timeout_usec,
         settings: render::to_flat(&loaded.settings),
-    };
-
-    // The intent goes on disk before anything else, so that a killed berth can be cleaned up.
-    create_runtime_dir(ctx, name, progress)?;
-    state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
-    let _ = fs::remove_file(ctx.paths.exit_file(name));
-
-    // Reserved only now that the runtime directory exists: it is what keeps another berth
-    // from reclaiming the reservations as stale.
-    progress.reserved = true;
-    let mut grants = confinement::reserve(
-        ctx,
-        &loaded.definition,
-        host.selinux,
-        host.config,
-        host.seccomp.clone(),
-    )?;
-    state.selinux_label = grants.labels.as_ref().map(|l| l.process.clone());
-    state.user_namespace = grants.user_namespace;
-    state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
-    // Decided before the state directories are made: chowned into the range or not.
-    grants.idmapped_mounts = confinement::idmapped_mounts(&loaded.definition, layout, &grants)?;
-    let prepared = container::prepare_state_dirs(&loaded.definition, layout, &grants)?;
-    let machine_id = prepared.machine_id.clone();
-    progress.prepared = Some(prepared);
-    container::prepare_runtime_dirs(&loaded.definition, layout, &grants, &machine_id)?;
-    grants.machine_id = Some(machine_id.clone());
-    let plan = &container::plan_container(&loaded.definition, layout, &grants)?;
-    state.idmapped_mounts = !plan.idmapped_sources().is_empty();
-    let plan_path = ctx.paths.plan_file(name);
-    container::write_plan(plan, &plan_path)?;
-
-    // The helper waits until systemd has moved it into the scope, so that everything it
-    // starts is accounted and limited from its first instruction.
-    let helper = HeldHelper::spawn_init(&container::helper_path(), &plan_path)?;
-    progress.unit = Some(scope.unit.clone());
-    if let Err(e) = systemd.start_scope(&scope.clone().with_pids(&[helper.pid()])) {
-        helper.abort();
-        return Err(e.into());
-    }
-    let started = helper.release(SETUP_TIMEOUT)?;
-    let mut warnings = started.warnings;
-
-    if loaded.definition.register_machine {
-        let root = layout.runtime_dir.join("root");
-        let id = machine_id_bytes(&machine_id);
-        match register_machine(
-            systemd,
-            name,
-            &id,
-            started.leader_pid,
-            &root.to_string_lossy(),
-        ) {
-            Ok(()) => state.machine_registered = true,
-            Err(MachinedError::Unavailable { .. }) => warnings.push(
-                "systemd-machined is not available: the container is not registered as a machine"
-                    .into(),
-            ),
-            Err(e) => return Err(e.into()),
-        }
-    }
-
-    let leader = ProcessId::of(started.leader_pid)
-        .ok_or(LifecycleError::DiedDuringStart { name: name.clone() })?;
-    state.phase = Phase::Running {
-        leader,
-        started_usec: state::now_usec(),
-    };
-    state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
-    Ok(Started {
-        unit: scope.unit.clone(),
-        leader: started.leader_pid,
-        warnings,
     })
 }
 
-fn register_machine(
-    systemd: &Systemd,
+/// Writes the state file: what the start has got to.
+fn record(ctx: &Context, name: &Name, state: &State) -> Result<(), LifecycleError> {
+    Ok(state::write_json_atomic(
+        &ctx.paths.state_file(name),
+        state,
+    )?)
+}
+
+fn create_runtime_dir(
+    ctx: &Context,
     name: &Name,
-    id: &[u8],
+    progress: &mut Progress,
+) -> Result<(), LifecycleError> {
+    let dir = ctx.paths.runtime_dir(name);
+    progress.runtime_dir = Some(dir.clone());
+    fs::create_dir_all(&dir).map_err(|source| LifecycleError::Io {
+        op: "create",
+        path: dir,
+        source,
+    })
+}
+
+/// Drops the last start's exit record: this start's init makes its own.
+fn clear_last_exit(ctx: &Context, name: &Name, progress: &mut Progress) {
+    let file = ctx.paths.exit_file(name);
+    let _ = fs::remove_file(&file);
+    progress.exit_file = Some(file);
+}
+
+/// Reserved only now that the runtime directory exists: it is what keeps another berth from
+/// reclaiming the reservations as stale.
+fn reserve(start: &Start<'_>, progress: &mut Progress) -> Result<Grants, LifecycleError> {
+    progress.reserved = true;
+    confinement::reserve(
+        start.ctx,
+        &start.loaded.definition,
+        start.selinux,
+        &start.config,
+        start.seccomp.clone(),
+    )
+}
+
+/// Makes the container's persistent and runtime directories; returns its machine ID.
+fn prepare_dirs(
+    start: &Start<'_>,
+    grants: &Grants,
+    progress: &mut Progress,
+) -> Result<String, LifecycleError> {
+    let (def, layout) = (&start.loaded.definition, &start.layout);
+    let machine_id = container::prepare_state_dirs(def, layout, grants, &mut progress.state_dirs)?;
+    container::prepare_runtime_dirs(def, layout, grants, &machine_id)?;
+    Ok(machine_id)
+}
+
+fn write_plan(ctx: &Context, name: &Name, plan: &ContainerPlan) -> Result<PathBuf, LifecycleError> {
+    let path = ctx.paths.plan_file(name);
+    container::write_plan(plan, &path)?;
+    Ok(path)
+}
+
+/// The helper waits until systemd has moved it into the scope, so that everything it starts
+/// is accounted and limited from its first instruction.
+fn start_in_scope(
+    start: &Start<'_>,
+    plan_path: &Path,
+    progress: &mut Progress,
+) -> Result<container::Started, LifecycleError> {
+    let helper = HeldHelper::spawn_init(&container::helper_path(), plan_path)?;
+    progress.unit = Some(start.scope.unit.clone());
+    if let Err(e) = start
+        .systemd
+        .start_scope(&start.scope.clone().with_pids(&[helper.pid()]))
+    {
+        helper.abort();
+        return Err(e.into());
+    }
+    Ok(helper.release(SETUP_TIMEOUT)?)
+}
+
+/// Registers the container with machined; whether it is, or a warning where machined is not
+/// there.
+fn register_machine(
+    start: &Start<'_>,
+    machine_id: &str,
     leader: u32,
-    root: &str,
-) -> Result<(), MachinedError> {
-    Machined::new(systemd)?.register(name.as_str(), id, leader, root)
+    warnings: &mut Vec<String>,
+) -> Result<bool, LifecycleError> {
+    let root = start.layout.runtime_dir.join("root");
+    let registered = Machined::new(start.systemd).and_then(|m| {
+        m.register(
+            start.loaded.definition.name.as_str(),
+            &machine_id_bytes(machine_id),
+            leader,
+            &root.to_string_lossy(),
+        )
+    });
+    match registered {
+        Ok(()) => Ok(true),
+        Err(MachinedError::Unavailable { .. }) => {
+            warnings.push(
+                "systemd-machined is not available: the container is not registered as a machine"
+                    .into(),
+            );
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// 32 hex digits as the 16 bytes machined takes; empty if it is not that.
@@ -253,22 +321,8 @@ fn machine_id_bytes(id: &str) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-fn create_runtime_dir(
-    ctx: &Context,
-    name: &Name,
-    progress: &mut Progress,
-) -> Result<(), LifecycleError> {
-    let dir = ctx.paths.runtime_dir(name);
-    fs::create_dir_all(&dir).map_err(|source| LifecycleError::Io {
-        op: "create",
-        path: dir.clone(),
-        source,
-    })?;
-    progress.runtime_dir = Some(dir);
-    Ok(())
-}
-
-/// Undoes what `progress` records, newest first; returns what could not be undone.
+/// Undoes what `progress` records, newest first; returns what could not be undone. What was
+/// recorded but never made is not there, which is no failure.
 fn rollback(ctx: &Context, systemd: &Systemd, name: &Name, progress: &mut Progress) -> Vec<String> {
     let mut leftovers = Vec::new();
     if let Some(unit) = progress.unit.take() {
@@ -276,20 +330,30 @@ fn rollback(ctx: &Context, systemd: &Systemd, name: &Name, progress: &mut Progre
             leftovers.push(format!("unit {unit}: {e}"));
         }
     }
-    if let Some(prepared) = progress.prepared.take() {
-        if let Err(e) = container::remove_created(&prepared) {
-            leftovers.push(e.to_string());
-        }
+    if let Err(e) = container::remove_created(&std::mem::take(&mut progress.state_dirs)) {
+        leftovers.push(e.to_string());
     }
+    // The exit record after the unit: the container's init writes it as it ends.
     if let Some(dir) = progress.runtime_dir.take() {
-        if let Err(e) = fs::remove_dir_all(&dir) {
-            leftovers.push(format!("{}: {e}", dir.display()));
-        }
+        leftovers.extend(left(&dir, fs::remove_dir_all(&dir)));
+    }
+    if let Some(file) = progress.exit_file.take() {
+        leftovers.extend(left(&file, fs::remove_file(&file)));
     }
     if progress.reserved {
         leftovers.extend(confinement::release(ctx, name));
     }
     leftovers
+}
+
+/// What is left of `path` after removing it: nothing where it is gone or was never made.
+fn left(path: &Path, removed: std::io::Result<()>) -> Option<String> {
+    match removed {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Some(format!("{}: {e}", path.display()))
+        }
+        _ => None,
+    }
 }
 
 /// Identifies the effective definition a container runs with (for `berth apply`).
