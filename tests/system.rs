@@ -407,6 +407,7 @@ impl Drop for UnreadableInEtc {
 #[test]
 #[ignore = "runs inside the systemd sandbox"]
 fn a_start_failing_in_its_persistent_directory_removes_what_it_made() {
+    common::assert_systemd_is_pid1();
     let dir = Path::new("/var/lib/berth/halfway");
     let obstacle = UnreadableInEtc::new();
     let mounts = mountinfo();
