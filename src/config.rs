@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::mcs::Categories;
+use crate::security::mcs::Categories;
 
 pub const PATH: &str = "/etc/berth/berth.toml";
 

@@ -192,7 +192,7 @@ pub fn human_bytes(b: u64) -> String {
 
 pub(crate) fn timestamp(usec: u64) -> String {
     let t = UNIX_EPOCH + Duration::from_micros(usec);
-    let ago = state::now_usec().saturating_sub(usec);
+    let ago = crate::store::now_usec().saturating_sub(usec);
     // Whole seconds are enough for "how long ago".
     let ago = format_usec(ago - ago % 1_000_000);
     format!("{}; {ago} ago", humantime::format_rfc3339_seconds(t))

@@ -2,13 +2,16 @@
 //! the helper that builds it.
 
 pub mod client;
+pub mod id_shift;
+pub mod idmap;
+pub mod labelling;
+pub mod mount_api;
 pub mod mountinfo;
 pub mod plan;
 pub mod state_dirs;
 pub mod tree_copy;
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 pub use client::{helper_path, HeldHelper, HelperError, Started};
@@ -35,11 +38,7 @@ pub struct Exit {
 
 /// Writes the plan for the helper, atomically.
 pub fn write_plan(plan: &ContainerPlan, path: &Path) -> std::io::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    let mut f = fs::File::create(&tmp)?;
-    f.write_all(&serde_json::to_vec_pretty(plan).map_err(std::io::Error::other)?)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)
+    crate::store::write_json_atomic(path, plan).map_err(|e| e.source)
 }
 
 pub fn read_plan(path: &Path) -> std::io::Result<ContainerPlan> {

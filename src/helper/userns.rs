@@ -13,8 +13,8 @@ use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, Ms
 use nix::unistd::Pid;
 
 use super::{failed, StepError};
+use crate::container::idmap;
 use crate::container::plan::ContainerPlan;
-use crate::security::{idmap, userns};
 
 /// A detached idmapped mount tree, to be attached where `source` would be bound.
 pub struct IdmappedTree {
@@ -106,7 +106,7 @@ pub fn map_and_go_ahead(
     base: u32,
     plan: &ContainerPlan,
 ) -> Result<(), StepError> {
-    userns::write_id_maps(child, base)
+    idmap::write_id_maps(child, base)
         .map_err(|e| StepError::new("user namespace", e.to_string()))?;
     let trees = idmapped_trees(child, plan)?;
     let fds: Vec<RawFd> = trees.iter().map(|t| t.as_raw_fd()).collect();
@@ -144,7 +144,7 @@ fn idmapped_trees(child: Pid, plan: &ContainerPlan) -> Result<Vec<OwnedFd>, Step
 /// Attaches an idmapped tree at `target` (made first), where a bind would go.
 pub fn attach(tree: &IdmappedTree, target: &Path) -> Result<(), StepError> {
     fs::create_dir_all(target).map_err(|e| failed("idmapped mounts", "create", target, e))?;
-    crate::security::mount_api::attach_tree(&tree.tree, target).map_err(|e| {
+    crate::container::mount_api::attach_tree(&tree.tree, target).map_err(|e| {
         StepError::new(
             "idmapped mounts",
             format!(

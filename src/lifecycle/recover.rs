@@ -12,6 +12,7 @@ use std::io;
 use super::state::{self, Phase};
 use super::{Context, LifecycleError};
 use crate::name::Name;
+use crate::store::IoError;
 use crate::systemd::{Systemd, UnitStatus};
 
 /// What was cleaned up, for the log.
@@ -80,11 +81,7 @@ fn remove_dir(dir: &std::path::Path) -> Result<(), LifecycleError> {
     match fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(LifecycleError::Io {
-            op: "remove",
-            path: dir.to_owned(),
-            source,
-        }),
+        Err(source) => Err(IoError::new("remove", dir, source).into()),
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::state::{self, Phase, ProcessId, State};
+use super::state::{Phase, ProcessId, State};
 use super::{recover, Context, LifecycleError};
 use std::path::Path;
 
@@ -16,6 +16,7 @@ use crate::container::{self, Grants, HeldHelper, HostLayout, Prepared};
 use crate::definition::{self, render, Loaded};
 use crate::name::Name;
 use crate::security::selinux::HostSelinux;
+use crate::store::{At, IoError};
 use crate::systemd::{self, Machined, MachinedError, Systemd};
 use crate::unit;
 
@@ -48,19 +49,10 @@ pub fn start(ctx: &Context, name: &Name) -> Result<Started, LifecycleError> {
     refuse_if_running(&systemd, name)?;
 
     let def = &loaded.definition;
-    let cgroup = systemd::cgroup_version().map_err(|source| LifecycleError::Io {
-        op: "detect the cgroup version of",
-        path: "/sys/fs/cgroup".into(),
-        source,
-    })?;
+    let cgroup = systemd::cgroup_version().at("detect the cgroup version of", "/sys/fs/cgroup")?;
     let scope = unit::plan_scope(def, cgroup);
-    let layout = HostLayout::probe(name, &ctx.paths.run, &ctx.paths.lib).map_err(|source| {
-        LifecycleError::Io {
-            op: "inspect the host's root directory",
-            path: "/".into(),
-            source,
-        }
-    })?;
+    let layout = HostLayout::probe(name, &ctx.paths.run, &ctx.paths.lib)
+        .at("inspect the host's root directory", "/")?;
     // Everything that can be refused without touching the host is, here: the container's
     // kind and mode, its seccomp profile, the SELinux policy's knowledge of its label types.
     container::plan_container(def, &layout, &Grants::default())?;
@@ -141,10 +133,8 @@ fn carry_out(
         name: name.to_string(),
         unit: scope.unit.clone(),
         phase: Phase::Starting {
-            berth: ProcessId::current().ok_or_else(|| LifecycleError::Io {
-                op: "read",
-                path: "/proc/self/stat".into(),
-                source: std::io::Error::last_os_error(),
+            berth: ProcessId::current().ok_or_else(|| {
+                IoError::new("read", "/proc/self/stat", std::io::Error::last_os_error())
             })?,
         },
         state_dir_is_new: progress.state_dir_is_new,
@@ -161,7 +151,7 @@ fn carry_out(
 
     // The intent goes on disk before anything else, so that a killed berth can be cleaned up.
     create_runtime_dir(ctx, name, progress)?;
-    state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
+    crate::store::write_json_atomic(&ctx.paths.state_file(name), &state)?;
     let _ = fs::remove_file(ctx.paths.exit_file(name));
 
     // Reserved only now that the runtime directory exists: it is what keeps another berth
@@ -176,7 +166,7 @@ fn carry_out(
     )?;
     state.selinux_label = grants.labels.as_ref().map(|l| l.process.clone());
     state.user_namespace = grants.user_namespace;
-    state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
+    crate::store::write_json_atomic(&ctx.paths.state_file(name), &state)?;
     // Decided before the state directories are made: chowned into the range or not.
     grants.idmapped_mounts = confinement::idmapped_mounts(&loaded.definition, layout, &grants)?;
     let prepared = container::prepare_state_dirs(&loaded.definition, layout, &grants)?;
@@ -187,11 +177,7 @@ fn carry_out(
     let plan = &container::plan_container(&loaded.definition, layout, &grants)?;
     state.idmapped_mounts = !plan.idmapped_sources().is_empty();
     let plan_path = ctx.paths.plan_file(name);
-    container::write_plan(plan, &plan_path).map_err(|source| LifecycleError::Io {
-        op: "write",
-        path: plan_path.clone(),
-        source,
-    })?;
+    container::write_plan(plan, &plan_path).at("write", &plan_path)?;
 
     // The helper waits until systemd has moved it into the scope, so that everything it
     // starts is accounted and limited from its first instruction.
@@ -227,9 +213,9 @@ fn carry_out(
         .ok_or(LifecycleError::DiedDuringStart { name: name.clone() })?;
     state.phase = Phase::Running {
         leader,
-        started_usec: state::now_usec(),
+        started_usec: crate::store::now_usec(),
     };
-    state::write_json_atomic(&ctx.paths.state_file(name), &state)?;
+    crate::store::write_json_atomic(&ctx.paths.state_file(name), &state)?;
     Ok(Started {
         unit: scope.unit.clone(),
         leader: started.leader_pid,
@@ -263,11 +249,7 @@ fn create_runtime_dir(
     progress: &mut Progress,
 ) -> Result<(), LifecycleError> {
     let dir = ctx.paths.runtime_dir(name);
-    fs::create_dir_all(&dir).map_err(|source| LifecycleError::Io {
-        op: "create",
-        path: dir.clone(),
-        source,
-    })?;
+    fs::create_dir_all(&dir).at("create", &dir)?;
     progress.runtime_dir = Some(dir);
     Ok(())
 }
