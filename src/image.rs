@@ -311,10 +311,7 @@ mod tests {
     use super::*;
 
     fn store(base: &Path) -> Store {
-        Store::new(&Paths {
-            run: base.join("run"),
-            lib: base.join("lib"),
-        })
+        Store::new(&Paths::under(base))
     }
 
     fn tarball(base: &Path, with_usr: bool) -> PathBuf {
