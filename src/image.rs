@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use serde::{Deserialize, Serialize};
 
 use crate::name::Name;
-use crate::store::{now_usec, write_json_atomic, At, FileLock, IoError, Kind, Paths};
+use crate::store::{now_usec, write_json_atomic, At, FileLock, IoError, LockKind, Paths};
 
 /// What `berth image list` shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,7 +91,7 @@ impl Store {
     }
 
     fn lock(&self) -> Result<StoreLock, ImageError> {
-        let lock = FileLock::acquire(&self.dir.join(".lock"), Kind::Exclusive, || {})?;
+        let lock = FileLock::acquire(&self.dir.join(".lock"), LockKind::Exclusive, || {})?;
         // Nobody else imports while this is held: any partial tree is a dead import's.
         for entry in fs::read_dir(&self.dir).at("read", &self.dir)?.flatten() {
             let file_name = entry.file_name();

@@ -8,7 +8,7 @@ use std::io::{Seek, Write};
 use std::path::Path;
 
 use super::ApplyError;
-use crate::store::{At, FileLock, Kind};
+use crate::store::{At, FileLock, LockKind};
 
 pub const LOCK_FILE: &str = ".apply.lock";
 
@@ -44,9 +44,9 @@ impl ApplyLock {
     ) -> Result<ApplyLock, ApplyError> {
         // Looking (a dry run) needs no write access: a user may plan, as root applies.
         let kind = if exclusive {
-            Kind::Exclusive
+            LockKind::Exclusive
         } else {
-            Kind::Shared
+            LockKind::Shared
         };
         let lock = FileLock::acquire(path, kind, || on_wait(&holder(path)))?;
         if exclusive {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::store::{FileLock, IoError, Kind};
+use crate::store::{FileLock, IoError, LockKind};
 
 pub struct ContainerLock {
     _lock: FileLock,
@@ -12,12 +12,13 @@ pub struct ContainerLock {
 impl ContainerLock {
     /// Waits for other berth processes working on the same container.
     pub fn acquire(path: &Path) -> Result<ContainerLock, IoError> {
-        let lock = FileLock::acquire(path, Kind::Exclusive, || {})?;
+        let lock = FileLock::acquire(path, LockKind::Exclusive, || {})?;
         Ok(ContainerLock { _lock: lock })
     }
 
     /// The lock if nobody else holds it right now.
     pub fn try_acquire(path: &Path) -> Result<Option<ContainerLock>, IoError> {
-        Ok(FileLock::try_acquire(path, Kind::Exclusive)?.map(|lock| ContainerLock { _lock: lock }))
+        Ok(FileLock::try_acquire(path, LockKind::Exclusive)?
+            .map(|lock| ContainerLock { _lock: lock }))
     }
 }

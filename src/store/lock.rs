@@ -11,7 +11,7 @@ use nix::fcntl::{Flock, FlockArg};
 use super::error::{At, IoError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum LockKind {
     /// To change what the lock guards.
     Exclusive,
     /// To only look: shared holders do not wait for each other.
@@ -33,11 +33,15 @@ impl std::ops::Deref for FileLock {
 impl FileLock {
     /// Takes the lock on `path` (created, with its directory, when missing), waiting for it if
     /// it is held, after calling `on_wait`.
-    pub fn acquire(path: &Path, kind: Kind, on_wait: impl FnOnce()) -> Result<FileLock, IoError> {
+    pub fn acquire(
+        path: &Path,
+        kind: LockKind,
+        on_wait: impl FnOnce(),
+    ) -> Result<FileLock, IoError> {
         let file = open(path, kind)?;
         let (now, wait) = match kind {
-            Kind::Exclusive => (FlockArg::LockExclusiveNonblock, FlockArg::LockExclusive),
-            Kind::Shared => (FlockArg::LockSharedNonblock, FlockArg::LockShared),
+            LockKind::Exclusive => (FlockArg::LockExclusiveNonblock, FlockArg::LockExclusive),
+            LockKind::Shared => (FlockArg::LockSharedNonblock, FlockArg::LockShared),
         };
         let lock = match Flock::lock(file, now) {
             Ok(lock) => lock,
@@ -51,10 +55,10 @@ impl FileLock {
     }
 
     /// The lock on `path` if nobody else holds it right now.
-    pub fn try_acquire(path: &Path, kind: Kind) -> Result<Option<FileLock>, IoError> {
+    pub fn try_acquire(path: &Path, kind: LockKind) -> Result<Option<FileLock>, IoError> {
         let how = match kind {
-            Kind::Exclusive => FlockArg::LockExclusiveNonblock,
-            Kind::Shared => FlockArg::LockSharedNonblock,
+            LockKind::Exclusive => FlockArg::LockExclusiveNonblock,
+            LockKind::Shared => FlockArg::LockSharedNonblock,
         };
         match Flock::lock(open(path, kind)?, how) {
             Ok(lock) => Ok(Some(FileLock { lock })),
@@ -64,7 +68,7 @@ impl FileLock {
     }
 }
 
-fn open(path: &Path, kind: Kind) -> Result<File, IoError> {
+fn open(path: &Path, kind: LockKind) -> Result<File, IoError> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).at("create", dir)?;
     }
@@ -77,7 +81,7 @@ fn open(path: &Path, kind: Kind) -> Result<File, IoError> {
     {
         Ok(f) => Ok(f),
         // Looking needs no write access: a user may look where only root changes things.
-        Err(e) if kind == Kind::Shared && e.kind() == io::ErrorKind::PermissionDenied => {
+        Err(e) if kind == LockKind::Shared && e.kind() == io::ErrorKind::PermissionDenied => {
             File::open(path).at("open", path)
         }
         Err(e) => Err(IoError::new("open", path, e)),
@@ -96,18 +100,20 @@ mod tests {
     fn exclusive_locks_exclude_and_shared_ones_share() {
         let dir = crate::store::scratch_dir("lock");
         let path = dir.join("sub/x.lock");
-        let first = FileLock::acquire(&path, Kind::Exclusive, || panic!("free")).unwrap();
+        let first = FileLock::acquire(&path, LockKind::Exclusive, || panic!("free")).unwrap();
         // flock locks belong to open file descriptions: a second open in this process
         // conflicts like another process would.
-        assert!(FileLock::try_acquire(&path, Kind::Exclusive)
+        assert!(FileLock::try_acquire(&path, LockKind::Exclusive)
             .unwrap()
             .is_none());
-        assert!(FileLock::try_acquire(&path, Kind::Shared)
+        assert!(FileLock::try_acquire(&path, LockKind::Shared)
             .unwrap()
             .is_none());
         drop(first);
-        let _a = FileLock::try_acquire(&path, Kind::Shared).unwrap().unwrap();
-        let _b = FileLock::acquire(&path, Kind::Shared, || panic!("shared")).unwrap();
+        let _a = FileLock::try_acquire(&path, LockKind::Shared)
+            .unwrap()
+            .unwrap();
+        let _b = FileLock::acquire(&path, LockKind::Shared, || panic!("shared")).unwrap();
         let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -16,7 +16,7 @@ pub mod userns_ranges;
 
 pub use error::{io_err, At, IoError};
 pub use files::{read_json, write_atomic, write_json_atomic, JsonError};
-pub use lock::{FileLock, Kind};
+pub use lock::{FileLock, LockKind};
 pub use paths::Paths;
 pub use registry::{Registry, RegistryError};
 

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::error::{At, IoError};
 use super::files::{read_json, write_json_atomic, JsonError};
-use super::lock::{FileLock, Kind};
+use super::lock::{FileLock, LockKind};
 use super::paths::Paths;
 use crate::name::Name;
 
@@ -47,7 +47,7 @@ pub struct Registry<T> {
 impl<T: Serialize + DeserializeOwned + Clone + PartialEq> Registry<T> {
     /// Opens `path` (created when missing) and waits for its lock, `path` + `.lock`.
     pub fn open(path: &Path) -> Result<Registry<T>, RegistryError> {
-        let lock = FileLock::acquire(&path.with_extension("lock"), Kind::Exclusive, || {})?;
+        let lock = FileLock::acquire(&path.with_extension("lock"), LockKind::Exclusive, || {})?;
         let entries = read_json(path)?.unwrap_or_default();
         Ok(Registry {
             path: path.to_owned(),
