@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::mcs::Categories;
+use crate::security::mcs::Categories;
+use crate::store::IoError;
 
 pub const PATH: &str = "/etc/berth/berth.toml";
 
@@ -35,11 +36,8 @@ struct SelinuxSection {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] IoError),
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
 }
@@ -50,12 +48,7 @@ impl Config {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                })
-            }
+            Err(source) => return Err(IoError::new("read", path, source).into()),
         };
         Self::parse(&text).map_err(|message| ConfigError::Invalid {
             path: path.to_owned(),

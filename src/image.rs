@@ -5,7 +5,7 @@
 //! /var/lib/berth/CONTAINER, which records the image it sits on (`CONTAINER/image`), so that an
 //! image with layers on it cannot be removed from under them.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
@@ -13,11 +13,10 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
-use crate::lifecycle::state::{now_usec, write_json_atomic, Paths};
 use crate::name::Name;
+use crate::store::{now_usec, write_json_atomic, At, FileLock, IoError, LockKind, Paths};
 
 /// What `berth image list` shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,12 +32,8 @@ pub struct ImageInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
-    #[error("cannot {op} {path}: {source}")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("image `{0}` already exists; remove it first (berth image remove {0})")]
     Exists(String),
     #[error("no image `{0}`; `berth image list` shows the imported ones")]
@@ -64,11 +59,6 @@ pub enum ImageError {
     },
 }
 
-fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> ImageError {
-    let path = path.to_owned();
-    move |source| ImageError::Io { op, path, source }
-}
-
 pub struct Store {
     dir: PathBuf,
     paths: Paths,
@@ -77,7 +67,7 @@ pub struct Store {
 /// Held while an image is imported or removed; imports that a killed berth left half-done are
 /// removed by whoever takes it next.
 struct StoreLock {
-    lock: Flock<File>,
+    lock: FileLock,
 }
 
 impl Store {
@@ -101,26 +91,14 @@ impl Store {
     }
 
     fn lock(&self) -> Result<StoreLock, ImageError> {
-        fs::create_dir_all(&self.dir).map_err(io_err("create", &self.dir))?;
-        let path = self.dir.join(".lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err("open", &path))?;
-        let lock = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| io_err("lock", &path)(e.into()))?;
+        let lock = FileLock::acquire(&self.dir.join(".lock"), LockKind::Exclusive, || {})?;
         // Nobody else imports while this is held: any partial tree is a dead import's.
-        for entry in fs::read_dir(&self.dir)
-            .map_err(io_err("read", &self.dir))?
-            .flatten()
-        {
+        for entry in fs::read_dir(&self.dir).at("read", &self.dir)?.flatten() {
             let file_name = entry.file_name();
             let n = file_name.to_string_lossy();
             if n.starts_with('.') && n.ends_with(".partial") {
                 let p = entry.path();
-                fs::remove_dir_all(&p).map_err(io_err("remove the unfinished import", &p))?;
+                fs::remove_dir_all(&p).at("remove the unfinished import", &p)?;
             }
         }
         Ok(StoreLock { lock })
@@ -128,13 +106,13 @@ impl Store {
 
     /// Unpacks `tarball` (plain or compressed, as tar(1) recognises) as image `name`.
     pub fn import(&self, tarball: &Path, name: &Name) -> Result<ImageInfo, ImageError> {
-        fs::metadata(tarball).map_err(io_err("read", tarball))?;
+        fs::metadata(tarball).at("read", tarball)?;
         let lock = self.lock()?;
         if self.path(name).exists() {
             return Err(ImageError::Exists(name.to_string()));
         }
         let partial = self.partial_path(name);
-        fs::create_dir(&partial).map_err(io_err("create", &partial))?;
+        fs::create_dir(&partial).at("create", &partial)?;
         let result = unpack(tarball, &partial, &lock)
             .and_then(|()| check_root(tarball, &partial))
             .and_then(|()| label_for_containers(&partial));
@@ -154,9 +132,10 @@ impl Store {
         };
         let info_path = self.info_path(name.as_str());
         write_json_atomic(&info_path, &info)
-            .map_err(|e| io_err("write", &info_path)(io::Error::other(e)))?;
+            .map_err(io::Error::other)
+            .at("write", &info_path)?;
         let target = self.path(name);
-        fs::rename(&partial, &target).map_err(io_err("move into place", &target))?;
+        fs::rename(&partial, &target).at("move into place", &target)?;
         Ok(info)
     }
 
@@ -166,7 +145,7 @@ impl Store {
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(images),
-            Err(e) => return Err(io_err("read", &self.dir)(e)),
+            Err(e) => return Err(IoError::new("read", &self.dir, e).into()),
         };
         for entry in entries.flatten() {
             let n = entry.file_name().to_string_lossy().into_owned();
@@ -205,9 +184,10 @@ impl Store {
         // Renamed first, so that a crash in the middle leaves a partial tree the next lock
         // removes, never a half image under its name.
         let doomed = self.partial_path(name);
-        fs::rename(&path, &doomed).map_err(io_err("move away", &path))?;
+        fs::rename(&path, &doomed).at("move away", &path)?;
         let _ = fs::remove_file(self.info_path(name.as_str()));
-        fs::remove_dir_all(&doomed).map_err(io_err("remove", &doomed))
+        fs::remove_dir_all(&doomed).at("remove", &doomed)?;
+        Ok(())
     }
 }
 
@@ -263,7 +243,7 @@ fn unpack(tarball: &Path, into: &Path, lock: &StoreLock) -> Result<(), ImageErro
             Ok(())
         });
     }
-    let out = cmd.output().map_err(io_err("run tar to unpack", tarball))?;
+    let out = cmd.output().at("run tar to unpack", tarball)?;
     if out.status.success() {
         Ok(())
     } else {
@@ -288,11 +268,10 @@ fn label_for_containers(tree: &Path) -> Result<(), ImageError> {
     if !crate::security::selinux::HostSelinux::probe().is_enabled() {
         return Ok(());
     }
-    crate::security::selinux::relabel_tree(tree, IMAGE_LABEL).map_err(|e| ImageError::Io {
-        op: "label",
-        path: tree.to_owned(),
-        source: io::Error::other(e),
-    })
+    crate::container::labelling::relabel_tree(tree, IMAGE_LABEL)
+        .map_err(io::Error::other)
+        .at("label", tree)?;
+    Ok(())
 }
 
 /// A root tree has /usr and /etc at its top (merged-/usr or not).
@@ -332,10 +311,7 @@ mod tests {
     use super::*;
 
     fn store(base: &Path) -> Store {
-        Store::new(&Paths {
-            run: base.join("run"),
-            lib: base.join("lib"),
-        })
+        Store::new(&Paths::under(base))
     }
 
     fn tarball(base: &Path, with_usr: bool) -> PathBuf {

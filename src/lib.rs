@@ -12,10 +12,9 @@ pub mod diagnostic;
 pub mod helper;
 pub mod image;
 pub mod lifecycle;
-pub mod mcs;
 pub mod name;
-pub mod registry;
 pub mod security;
+pub mod store;
 pub mod systemd;
 #[cfg(test)]
 mod testing;

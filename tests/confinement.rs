@@ -344,7 +344,7 @@ fn user_namespaces_give_each_container_its_own_ids() {
     // to the host's IDs where idmapped mounts map it, and stays the container's inside.
     if idmapped {
         let dir = Path::new("/var/lib/berth/userns-a");
-        berth::security::userns::shift_tree(dir, a).unwrap();
+        berth::container::id_shift::shift_tree(dir, a).unwrap();
         assert_eq!(owner("/var/lib/berth/userns-a/etc/marker"), (a, a));
         berth_ok(&["start", "userns-a"]);
         assert_eq!(owner("/var/lib/berth/userns-a/etc/marker"), (0, 0));

@@ -4,13 +4,14 @@
 //! package or by configuration management, and are never rewritten.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::ApplyError;
 use crate::definition::{self, layer::KeyPath, Loaded};
 use crate::lifecycle::Context;
 use crate::name::Name;
+use crate::store::{write_atomic, At, IoError};
 
 /// berth's own drop-in: applied after the usual `10-`..`49-` local ones, and before the
 /// `60-`..`90-` ones an administrator uses to override everything.
@@ -46,18 +47,12 @@ pub fn set_autostart(ctx: &Context, name: &Name, on: bool) -> Result<Autostart, 
     let previous = match fs::read_to_string(&path) {
         Ok(t) => Some(t),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(ApplyError::Io {
-                op: "read",
-                path,
-                source,
-            })
-        }
+        Err(source) => return Err(IoError::new("read", &path, source).into()),
     };
     if loaded.definition.autostart == on {
         return Ok(Autostart::Already);
     }
-    write_atomic(&path, &text(on))?;
+    write_dropin(&path, &text(on))?;
     let after = match definition::load(&ctx.search, name) {
         Ok(l) => l,
         Err(e) => {
@@ -87,32 +82,16 @@ fn autostart_origin(loaded: &Loaded) -> String {
 
 /// Through a hidden temporary file in the same directory, which is no drop-in (it does not end
 /// in `.toml`), renamed into place: a reader sees the old file or the new one.
-fn write_atomic(path: &Path, text: &str) -> Result<(), ApplyError> {
-    let io = |op: &'static str, p: &Path| {
-        let p = p.to_owned();
-        move |source| ApplyError::Io {
-            op,
-            path: p,
-            source,
-        }
-    };
+fn write_dropin(path: &Path, text: &str) -> Result<(), IoError> {
     let dir = path.parent().expect("a drop-in has a directory");
-    fs::create_dir_all(dir).map_err(io("create", dir))?;
-    let tmp = dir.join(format!(".{DROPIN}.tmp"));
-    let mut f = fs::File::create(&tmp).map_err(io("create", &tmp))?;
-    f.write_all(text.as_bytes()).map_err(io("write", &tmp))?;
-    f.sync_all().map_err(io("sync", &tmp))?;
-    fs::rename(&tmp, path).map_err(io("rename into place", path))
+    fs::create_dir_all(dir).at("create", dir)?;
+    write_atomic(path, &dir.join(format!(".{DROPIN}.tmp")), text.as_bytes())
 }
 
-fn restore(path: &Path, previous: Option<&str>) -> Result<(), ApplyError> {
+fn restore(path: &Path, previous: Option<&str>) -> Result<(), IoError> {
     match previous {
-        Some(text) => write_atomic(path, text),
-        None => fs::remove_file(path).map_err(|source| ApplyError::Io {
-            op: "remove",
-            path: path.to_owned(),
-            source,
-        }),
+        Some(text) => write_dropin(path, text),
+        None => fs::remove_file(path).at("remove", path),
     }
 }
 

@@ -12,6 +12,7 @@ use crate::lifecycle::state::{self, Phase};
 use crate::lifecycle::stop::Stopped;
 use crate::lifecycle::{recover, start, stop, Context, LifecycleError};
 use crate::name::{name_from_scope_unit, Name};
+use crate::store::At;
 use crate::systemd::{self, Systemd};
 
 /// A plan made under the apply lock, ready to be carried out.
@@ -108,11 +109,7 @@ pub fn prepare(
     let (desired, invalid_files) = desired(ctx, only.as_ref())?;
     let observed = observed(ctx, &systemd)?;
     let host = Host {
-        cgroup: systemd::cgroup_version().map_err(|source| ApplyError::Io {
-            op: "detect the cgroup version of",
-            path: "/sys/fs/cgroup".into(),
-            source,
-        })?,
+        cgroup: systemd::cgroup_version().at("detect the cgroup version of", "/sys/fs/cgroup")?,
         default_tasks_max: systemd.default_tasks_max()?,
     };
     Ok(Prepared {
@@ -290,7 +287,7 @@ fn update_in_place(ctx: &Context, entry: &Entry) -> Result<String, ApplyError> {
     }
     recorded.digest = start::digest(loaded);
     recorded.settings = render::to_flat(&loaded.settings);
-    state::write_json_atomic(&path, &recorded)?;
+    crate::store::write_json_atomic(&path, &recorded)?;
     let set: Vec<String> = entry.properties.iter().map(|p| p.name.to_owned()).collect();
     Ok(if set.is_empty() {
         format!("updated {name} (recorded only; nothing to set on its unit)")

@@ -3,13 +3,12 @@
 //! container lock). The holder writes its PID into the file, so that a second one can say
 //! whom it waits for; the kernel drops the lock when the holder dies.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Seek, Write};
-use std::path::{Path, PathBuf};
-
-use nix::fcntl::{Flock, FlockArg};
+use std::fs::{self, File};
+use std::io::{Seek, Write};
+use std::path::Path;
 
 use super::ApplyError;
+use crate::store::{At, FileLock, LockKind};
 
 pub const LOCK_FILE: &str = ".apply.lock";
 
@@ -32,7 +31,7 @@ impl std::fmt::Display for Holder {
 }
 
 pub struct ApplyLock {
-    _lock: Flock<File>,
+    _lock: FileLock,
 }
 
 impl ApplyLock {
@@ -43,54 +42,20 @@ impl ApplyLock {
         exclusive: bool,
         on_wait: impl FnOnce(&Holder),
     ) -> Result<ApplyLock, ApplyError> {
-        let err = |op: &'static str| {
-            let path = path.to_owned();
-            move |source: io::Error| ApplyError::Io { op, path, source }
-        };
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(err("create the directory of"))?;
-        }
-        let file = match OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(path)
-        {
-            Ok(f) => f,
-            // Looking (a dry run) needs no write access: a user may plan, as root applies.
-            Err(e) if !exclusive && e.kind() == io::ErrorKind::PermissionDenied => {
-                File::open(path).map_err(err("open"))?
-            }
-            Err(e) => return Err(err("open")(e)),
-        };
-        let (now, wait) = if exclusive {
-            (FlockArg::LockExclusiveNonblock, FlockArg::LockExclusive)
+        // Looking (a dry run) needs no write access: a user may plan, as root applies.
+        let kind = if exclusive {
+            LockKind::Exclusive
         } else {
-            (FlockArg::LockSharedNonblock, FlockArg::LockShared)
+            LockKind::Shared
         };
-        let lock = match Flock::lock(file, now) {
-            Ok(lock) => lock,
-            Err((file, nix::errno::Errno::EWOULDBLOCK)) => {
-                on_wait(&holder(path));
-                Flock::lock(file, wait).map_err(|(_, e)| lock_err(path, e))?
-            }
-            Err((_, e)) => return Err(lock_err(path, e)),
-        };
+        let lock = FileLock::acquire(path, kind, || on_wait(&holder(path)))?;
         if exclusive {
             let mut f: &File = &lock;
-            f.set_len(0).map_err(err("truncate"))?;
-            f.rewind().map_err(err("rewind"))?;
-            writeln!(f, "{}", std::process::id()).map_err(err("write"))?;
+            f.set_len(0).at("truncate", path)?;
+            f.rewind().at("rewind", path)?;
+            writeln!(f, "{}", std::process::id()).at("write", path)?;
         }
         Ok(ApplyLock { _lock: lock })
-    }
-}
-
-fn lock_err(path: &Path, e: nix::errno::Errno) -> ApplyError {
-    ApplyError::Lock {
-        path: PathBuf::from(path),
-        source: e,
     }
 }
 

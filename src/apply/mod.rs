@@ -17,6 +17,7 @@ use crate::definition::{LoadError, SearchError};
 use crate::lifecycle::state::StateError;
 use crate::lifecycle::LifecycleError;
 use crate::name::Name;
+use crate::store::IoError;
 use crate::systemd::SystemdError;
 
 pub use execute::{execute, prepare, Options, Outcome, Prepared};
@@ -24,14 +25,8 @@ pub use plan::{Action, Plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    #[error("cannot {op} {path}: {source}")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot lock {path}: {source}")]
-    Lock { path: PathBuf, source: nix::Error },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error(transparent)]
     Search(#[from] SearchError),
     #[error(transparent)]

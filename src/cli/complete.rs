@@ -14,8 +14,8 @@ use clap_complete::engine::{CompletionCandidate, PathCompleter, ValueCompleter};
 use clap_complete::env::EnvCompleter;
 
 use crate::definition::search::{Found, SearchPath, SEARCH_PATH_ENV};
-use crate::lifecycle::Paths;
 use crate::name::Name;
+use crate::store::Paths;
 
 /// The environment variable that asks `berth` for completions (clap_complete's `COMPLETE`,
 /// named for berth so that a stray `COMPLETE` in a unit's environment changes nothing).

@@ -18,7 +18,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::engine::ArgValueCompleter;
 
 use crate::definition::search::{SearchPath, SEARCH_PATH_ENV};
-use crate::lifecycle::{Context, Paths};
+use crate::lifecycle::Context;
+use crate::store::Paths;
 
 /// Exit codes, as documented in berth(1).
 pub mod exit {

@@ -9,7 +9,6 @@ use super::run::name;
 use crate::container::Exit;
 use crate::definition::value::format_usec;
 use crate::definition::LoadError;
-use crate::lifecycle::state;
 use crate::lifecycle::status::{self, UnitState};
 use crate::lifecycle::{recover, Context};
 use crate::systemd::Systemd;
@@ -99,7 +98,7 @@ pub fn human_bytes(b: u64) -> String {
 
 pub(crate) fn timestamp(usec: u64) -> String {
     let t = UNIX_EPOCH + Duration::from_micros(usec);
-    let ago = state::now_usec().saturating_sub(usec);
+    let ago = crate::store::now_usec().saturating_sub(usec);
     // Whole seconds are enough for "how long ago".
     let ago = format_usec(ago - ago % 1_000_000);
     format!("{}; {ago} ago", humantime::format_rfc3339_seconds(t))

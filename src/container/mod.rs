@@ -2,6 +2,10 @@
 //! the helper that builds it.
 
 pub mod client;
+pub mod id_shift;
+pub mod idmap;
+pub mod labelling;
+pub mod mount_api;
 pub mod mountinfo;
 pub mod plan;
 pub mod protocol;

@@ -205,7 +205,7 @@ pub struct Grants {
     pub labels: Option<Labels>,
     pub user_namespace: Option<u32>,
     /// The kernel and file system can idmap the container's private /etc and /var (see
-    /// `security::idmap::supported`): they are mapped into its range rather than chowned.
+    /// `container::idmap::supported`): they are mapped into its range rather than chowned.
     pub idmapped_mounts: bool,
     pub seccomp: Option<Profile>,
     pub machine_id: Option<String>,
@@ -804,7 +804,7 @@ mod tests {
         let grants = Grants {
             labels: Some(crate::security::selinux::labels(
                 "container_t",
-                crate::mcs::Level { low: 1, high: 2 },
+                crate::security::mcs::Level { low: 1, high: 2 },
             )),
             user_namespace: Some(524288),
             idmapped_mounts: false,

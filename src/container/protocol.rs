@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::plan::ContainerPlan;
-use crate::lifecycle::state::{write_json_atomic, StateError};
+use crate::store::{write_json_atomic, IoError};
 
 /// The read end of the control pipe, in the helper.
 pub const CONTROL_FD: RawFd = 3;
@@ -96,7 +96,7 @@ impl Exit {
 }
 
 /// Writes the plan for the helper, atomically.
-pub fn write_plan(plan: &ContainerPlan, path: &Path) -> Result<(), StateError> {
+pub fn write_plan(plan: &ContainerPlan, path: &Path) -> Result<(), IoError> {
     write_json_atomic(path, plan)
 }
 

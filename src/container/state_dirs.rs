@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::plan::{self, Grants, HostLayout};
 use super::tree_copy::copy_tree;
+use super::{id_shift, labelling};
 use crate::definition::model::{Definition, EtcMode, ImageSource, Kind, VarMode};
-use crate::security::{selinux, userns};
 
 /// Host /etc entries that a container's /etc does not take over as they are.
 pub const NOT_COPIED: [(&str, &str); 11] = [
@@ -130,7 +130,7 @@ pub fn prepare_state_dirs(
     if let Some(lower) = image {
         make_layer(def, dir, &lower, prepared)?;
     }
-    userns::shift_tree(dir, grants.owner_on_disk()).map_err(|e| StateDirError {
+    id_shift::shift_tree(dir, grants.owner_on_disk()).map_err(|e| StateDirError {
         op: "give the container its IDs in",
         path: dir.clone(),
         source: io::Error::other(e),
@@ -139,7 +139,7 @@ pub fn prepare_state_dirs(
         for sub in ["etc", "var", "upper", "work"] {
             let path = dir.join(sub);
             if path.exists() {
-                selinux::relabel_tree(&path, &labels.file).map_err(|e| StateDirError {
+                labelling::relabel_tree(&path, &labels.file).map_err(|e| StateDirError {
                     op: "label",
                     path: path.clone(),
                     source: io::Error::other(e),
@@ -222,13 +222,13 @@ pub fn prepare_runtime_dirs(
     }
     let etc = layout.runtime_dir.join("etc");
     seed_etc(Path::new("/etc"), &etc, &def.hostname, machine_id)?;
-    userns::shift_tree(&etc, grants.owner_on_disk()).map_err(|e| StateDirError {
+    id_shift::shift_tree(&etc, grants.owner_on_disk()).map_err(|e| StateDirError {
         op: "give the container its IDs in",
         path: etc.clone(),
         source: io::Error::other(e),
     })?;
     if let Some(labels) = &grants.labels {
-        selinux::relabel_tree(&etc, &labels.file).map_err(|e| StateDirError {
+        labelling::relabel_tree(&etc, &labels.file).map_err(|e| StateDirError {
             op: "label",
             path: etc.clone(),
             source: io::Error::other(e),

@@ -13,19 +13,10 @@ use std::path::{Path, PathBuf};
 use nix::sys::stat::{mknod, utimensat, Mode, SFlag, UtimensatFlags};
 use nix::sys::time::TimeSpec;
 
-/// A failed step of the copy: what, on which path.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot {op} {path}: {source}")]
-pub struct CopyError {
-    pub op: &'static str,
-    pub path: PathBuf,
-    pub source: io::Error,
-}
+use crate::store::{io_err as err, IoError};
 
-fn err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> CopyError {
-    let path = path.to_owned();
-    move |source| CopyError { op, path, source }
-}
+/// A failed step of the copy: what, on which path.
+pub type CopyError = IoError;
 
 /// berth labels a container's files itself; the host's labels are not carried over.
 const SKIPPED_XATTRS: [&str; 1] = ["security.selinux"];
@@ -143,8 +134,7 @@ mod tests {
 
     #[test]
     fn copies_files_links_modes_and_times() {
-        let base = std::env::temp_dir().join(format!("berth-copy-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&base);
+        let base = crate::store::scratch_dir("copy");
         let src = base.join("src");
         fs::create_dir_all(src.join("sub/deeper")).unwrap();
         fs::write(src.join("file"), "content").unwrap();

@@ -13,8 +13,8 @@ use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, Ms
 use nix::unistd::Pid;
 
 use super::{Cause, Step, StepError};
+use crate::container::idmap;
 use crate::container::plan::ContainerPlan;
-use crate::security::{idmap, userns};
 
 /// A detached idmapped mount tree, to be attached where `source` would be bound.
 pub struct IdmappedTree {
@@ -100,7 +100,7 @@ pub fn map_and_go_ahead(
     base: u32,
     plan: &ContainerPlan,
 ) -> Result<(), StepError> {
-    userns::write_id_maps(child, base).map_err(|e| Step::UserNamespace.nested(e))?;
+    idmap::write_id_maps(child, base).map_err(|e| Step::UserNamespace.nested(e))?;
     let trees = idmapped_trees(child, plan)?;
     let fds: Vec<RawFd> = trees.iter().map(|t| t.as_raw_fd()).collect();
     let rights = [ControlMessage::ScmRights(&fds)];
@@ -136,7 +136,7 @@ fn idmapped_trees(child: Pid, plan: &ContainerPlan) -> Result<Vec<OwnedFd>, Step
 /// Attaches an idmapped tree at `target` (made first), where a bind would go.
 pub fn attach(tree: &IdmappedTree, target: &Path) -> Result<(), StepError> {
     fs::create_dir_all(target).map_err(Step::IdmappedMounts.on("create", target))?;
-    crate::security::mount_api::attach_tree(&tree.tree, target).map_err(Step::IdmappedMounts.call(
+    crate::container::mount_api::attach_tree(&tree.tree, target).map_err(Step::IdmappedMounts.call(
         format!(
             "attach the idmapped tree of {} at {}",
             tree.source.display(),

@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use super::{Context, LifecycleError};
 use crate::config::Config;
 use crate::container::{self, Grants, HostLayout};
+use crate::container::{idmap, labelling};
 use crate::definition::model::{Definition, Mode, Seccomp, Selinux};
-use crate::mcs;
 use crate::name::Name;
 use crate::security::seccomp::{self, Profile, Target};
 use crate::security::selinux::{self, HostSelinux};
-use crate::security::{capabilities, idmap, userns};
+use crate::security::{capabilities, mcs};
+use crate::store::{mcs_levels, userns_ranges};
 
 /// Checks what can be checked without changing the host, and returns the container's seccomp
 /// profile. Names in a profile that this libseccomp does not know are skipped with a warning.
@@ -47,8 +48,8 @@ pub fn preflight(
         }
     }
     if let (Selinux::Auto { process_type, .. }, true) = (&def.security.selinux, host.is_enabled()) {
-        selinux::check_in_policy(&format!("system_u:system_r:{process_type}:s0"))?;
-        selinux::check_in_policy(&format!("system_u:object_r:{}:s0", selinux::FILE_TYPE))?;
+        labelling::check_in_policy(&format!("system_u:system_r:{process_type}:s0"))?;
+        labelling::check_in_policy(&format!("system_u:object_r:{}:s0", selinux::FILE_TYPE))?;
     }
     Ok(profile)
 }
@@ -74,8 +75,8 @@ pub fn reserve(
                 .as_deref()
                 .map(|l| l.parse::<mcs::Level>())
                 .transpose()
-                .map_err(|message| mcs::McsError::Fixed { message })?;
-            let level = mcs::reserve(
+                .map_err(|message| mcs_levels::McsError::Fixed { message })?;
+            let level = mcs_levels::reserve(
                 &ctx.paths,
                 std::path::Path::new("/proc"),
                 &def.name,
@@ -87,7 +88,7 @@ pub fn reserve(
         _ => None,
     };
     let user_namespace = if def.security.user_namespace {
-        Some(userns::reserve(
+        Some(userns_ranges::reserve(
             &ctx.paths,
             std::path::Path::new("/etc"),
             &def.name,
@@ -123,10 +124,10 @@ pub fn idmapped_mounts(
 /// be released.
 pub fn release(ctx: &Context, name: &Name) -> Vec<String> {
     let mut left = Vec::new();
-    if let Err(e) = mcs::release_unless_persistent(&ctx.paths, name) {
+    if let Err(e) = mcs_levels::release_unless_persistent(&ctx.paths, name) {
         left.push(format!("MCS level of {name}: {e}"));
     }
-    if let Err(e) = userns::release_unless_persistent(&ctx.paths, name) {
+    if let Err(e) = userns_ranges::release_unless_persistent(&ctx.paths, name) {
         left.push(format!("user namespace range of {name}: {e}"));
     }
     left

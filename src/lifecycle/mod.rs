@@ -12,14 +12,12 @@ pub mod state;
 pub mod status;
 pub mod stop;
 
-use std::path::PathBuf;
-
 use crate::container::{HelperError, PlanError, StateDirError};
 use crate::definition::{LoadError, SearchPath};
 use crate::name::Name;
+use crate::store::{IoError, Paths};
 use crate::systemd::{MachinedError, SystemdError};
 pub use lock::ContainerLock;
-pub use state::Paths;
 
 /// Where definitions are found and where berth keeps its state.
 #[derive(Debug, Clone, Default)]
@@ -29,7 +27,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn lock(&self, name: &Name) -> Result<ContainerLock, lock::LockError> {
+    pub fn lock(&self, name: &Name) -> Result<ContainerLock, IoError> {
         ContainerLock::acquire(&self.paths.lock_file(name))
     }
 }
@@ -59,27 +57,19 @@ pub enum LifecycleError {
     #[error(transparent)]
     State(#[from] state::StateError),
     #[error(transparent)]
-    Lock(#[from] lock::LockError),
-    #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     SeccompProfile(#[from] crate::security::seccomp::ProfileError),
     #[error(transparent)]
     SeccompCompile(#[from] crate::security::seccomp::CompileError),
     #[error(transparent)]
-    Selinux(#[from] crate::security::selinux::SelinuxError),
+    Selinux(#[from] crate::container::labelling::SelinuxError),
     #[error(transparent)]
-    Mcs(#[from] crate::mcs::McsError),
+    Mcs(#[from] crate::store::mcs_levels::McsError),
     #[error(transparent)]
-    Registry(#[from] crate::registry::RegistryError),
+    Registry(#[from] crate::store::RegistryError),
     #[error(transparent)]
-    Idmap(#[from] crate::security::idmap::IdmapError),
-    #[error("cannot {op} {path}: {source}")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io(#[from] IoError),
     #[error("{cause}; rolling back left behind: {}", .leftovers.join("; "))]
     RollbackIncomplete {
         cause: Box<LifecycleError>,

@@ -13,6 +13,7 @@ use std::path::Path;
 use super::state::{self, Phase};
 use super::{Context, LifecycleError};
 use crate::name::Name;
+use crate::store::IoError;
 use crate::systemd::{Systemd, UnitStatus};
 
 /// What was cleaned up, for the log.
@@ -90,11 +91,7 @@ fn gone(path: &Path, removed: io::Result<()>) -> Result<(), LifecycleError> {
     match removed {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(LifecycleError::Io {
-            op: "remove",
-            path: path.to_owned(),
-            source,
-        }),
+        Err(source) => Err(IoError::new("remove", path, source).into()),
     }
 }
 

@@ -7,6 +7,7 @@ use std::io;
 
 use super::{confinement, recover, Context, LifecycleError};
 use crate::name::Name;
+use crate::store::IoError;
 use crate::systemd::Systemd;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -29,13 +30,7 @@ pub fn reset(ctx: &Context, name: &Name) -> Result<Reset, LifecycleError> {
     let outcome = match fs::remove_dir_all(&dir) {
         Ok(()) => Reset::Reset,
         Err(e) if e.kind() == io::ErrorKind::NotFound => Reset::NothingToReset,
-        Err(source) => {
-            return Err(LifecycleError::Io {
-                op: "remove",
-                path: dir,
-                source,
-            })
-        }
+        Err(source) => return Err(IoError::new("remove", dir, source).into()),
     };
     if let Some(left) = confinement::release(ctx, name).into_iter().next() {
         tracing::warn!(container = %name, "cannot release: {left}");

@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use super::state::{self, Phase, ProcessId, State};
+use super::state::{Phase, ProcessId, State};
 use super::{confinement, recover, Context, LifecycleError};
 use crate::config::{self, Config};
 use crate::container::{self, ContainerPlan, Grants, HeldHelper, HostLayout, Prepared};
 use crate::definition::{self, render, Loaded};
 use crate::name::Name;
 use crate::security::selinux::HostSelinux;
+use crate::store::{At, IoError};
 use crate::systemd::{self, Machined, MachinedError, Systemd};
 use crate::unit;
 
@@ -103,20 +104,10 @@ fn check<'a>(
     warnings: &mut Vec<String>,
 ) -> Result<Start<'a>, LifecycleError> {
     let def = &loaded.definition;
-    let cgroup = systemd::cgroup_version().map_err(|source| LifecycleError::Io {
-        op: "detect the cgroup version of",
-        path: "/sys/fs/cgroup".into(),
-        source,
-    })?;
+    let cgroup = systemd::cgroup_version().at("detect the cgroup version of", "/sys/fs/cgroup")?;
     let scope = unit::plan_scope(def, cgroup);
-    let layout =
-        HostLayout::probe(&def.name, &ctx.paths.run, &ctx.paths.lib).map_err(|source| {
-            LifecycleError::Io {
-                op: "inspect the host's root directory",
-                path: "/".into(),
-                source,
-            }
-        })?;
+    let layout = HostLayout::probe(&def.name, &ctx.paths.run, &ctx.paths.lib)
+        .at("inspect the host's root directory", "/")?;
     container::plan::check_image_host(def, &layout)?;
     warnings.extend(scope.warnings.iter().cloned());
     let selinux = HostSelinux::probe();
@@ -166,7 +157,7 @@ fn carry_out(start: &Start<'_>, progress: &mut Progress) -> Result<Started, Life
     })?;
     state.phase = Phase::Running {
         leader,
-        started_usec: state::now_usec(),
+        started_usec: crate::store::now_usec(),
     };
     record(ctx, &def.name, &state)?;
     Ok(Started {
@@ -183,10 +174,8 @@ fn intent(start: &Start<'_>) -> Result<State, LifecycleError> {
         name: def.name.to_string(),
         unit: start.scope.unit.clone(),
         phase: Phase::Starting {
-            berth: ProcessId::current().ok_or_else(|| LifecycleError::Io {
-                op: "read",
-                path: "/proc/self/stat".into(),
-                source: std::io::Error::last_os_error(),
+            berth: ProcessId::current().ok_or_else(|| {
+                IoError::new("read", "/proc/self/stat", std::io::Error::last_os_error())
             })?,
         },
         state_dir_is_new: start.state_dir_is_new,
@@ -204,7 +193,7 @@ fn intent(start: &Start<'_>) -> Result<State, LifecycleError> {
 
 /// Writes the state file: what the start has got to.
 fn record(ctx: &Context, name: &Name, state: &State) -> Result<(), LifecycleError> {
-    Ok(state::write_json_atomic(
+    Ok(crate::store::write_json_atomic(
         &ctx.paths.state_file(name),
         state,
     )?)
@@ -217,11 +206,7 @@ fn create_runtime_dir(
 ) -> Result<(), LifecycleError> {
     let dir = ctx.paths.runtime_dir(name);
     progress.runtime_dir = Some(dir.clone());
-    fs::create_dir_all(&dir).map_err(|source| LifecycleError::Io {
-        op: "create",
-        path: dir,
-        source,
-    })
+    Ok(fs::create_dir_all(&dir).at("create", &dir)?)
 }
 
 /// Drops the last start's exit record: this start's init makes its own.

@@ -6,53 +6,11 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::name::Name;
-
-/// Where berth keeps things on the host.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Paths {
-    /// Runtime state, gone at reboot: `/run/berth`.
-    pub run: PathBuf,
-    /// Persistent data: `/var/lib/berth`.
-    pub lib: PathBuf,
-}
-
-impl Default for Paths {
-    fn default() -> Self {
-        Paths {
-            run: PathBuf::from("/run/berth"),
-            lib: PathBuf::from("/var/lib/berth"),
-        }
-    }
-}
-
-impl Paths {
-    pub fn runtime_dir(&self, name: &Name) -> PathBuf {
-        self.run.join(name.as_str())
-    }
-    pub fn state_dir(&self, name: &Name) -> PathBuf {
-        self.lib.join(name.as_str())
-    }
-    pub fn state_file(&self, name: &Name) -> PathBuf {
-        self.runtime_dir(name).join("state.json")
-    }
-    pub fn plan_file(&self, name: &Name) -> PathBuf {
-        self.runtime_dir(name).join("plan.json")
-    }
-    /// Written by the container's init when the payload ends; kept after the container is gone
-    /// so that `status` can say how it ended.
-    pub fn exit_file(&self, name: &Name) -> PathBuf {
-        self.run.join(format!("{name}.exit.json"))
-    }
-    pub fn lock_file(&self, name: &Name) -> PathBuf {
-        self.run.join(format!("{name}.lock"))
-    }
-}
+use crate::store::{read_json, JsonError};
 
 /// A process, identified so that a reused PID is not mistaken for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,59 +97,11 @@ pub struct State {
     pub settings: BTreeMap<String, String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    #[error("cannot {op} {path}: {source}")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        source: io::Error,
-    },
-    #[error("cannot parse {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-}
-
-fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StateError {
-    let path = path.to_owned();
-    move |source| StateError::Io { op, path, source }
-}
-
-/// Writes `value` as JSON to `path` atomically: a reader sees the old or the new file, never
-/// half of one, even if berth is killed in between.
-pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), StateError> {
-    let tmp = path.with_extension("json.tmp");
-    let text = serde_json::to_vec_pretty(value).map_err(|source| StateError::Parse {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut f = fs::File::create(&tmp).map_err(io_err("create", &tmp))?;
-    f.write_all(&text).map_err(io_err("write", &tmp))?;
-    f.sync_all().map_err(io_err("sync", &tmp))?;
-    fs::rename(&tmp, path).map_err(io_err("rename into place", path))
-}
+/// What reading or writing a state file can fail with.
+pub type StateError = JsonError;
 
 pub fn read(path: &Path) -> Result<Option<State>, StateError> {
-    let text = match fs::read(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err("read", path)(e)),
-    };
-    serde_json::from_slice(&text)
-        .map(Some)
-        .map_err(|source| StateError::Parse {
-            path: path.to_owned(),
-            source,
-        })
-}
-
-pub fn now_usec() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
+    read_json(path)
 }
 
 #[cfg(test)]

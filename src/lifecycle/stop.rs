@@ -8,6 +8,7 @@ use super::state::{self, Phase, ProcessId};
 use super::{confinement, recover, Context, LifecycleError};
 use crate::container::{self, HeldHelper};
 use crate::name::Name;
+use crate::store::{At, IoError};
 use crate::systemd::{Machined, MachinedError, Systemd};
 
 /// How long a stopped container's processes and machine registration may take to disappear
@@ -81,11 +82,12 @@ fn ask_init_to_stop(
     if unsafe { libc::kill(leader.pid as libc::pid_t, signal) } != 0 {
         let e = std::io::Error::last_os_error();
         if e.raw_os_error() != Some(libc::ESRCH) {
-            return Err(LifecycleError::Io {
-                op: "send the stop signal to",
-                path: format!("/proc/{}", leader.pid).into(),
-                source: e,
-            });
+            return Err(IoError::new(
+                "send the stop signal to",
+                format!("/proc/{}", leader.pid),
+                e,
+            )
+            .into());
         }
     }
     let deadline = Instant::now() + grace;
@@ -142,11 +144,9 @@ fn wait_until_gone(
 fn remove_runtime_dir(ctx: &Context, name: &Name) -> Result<(), LifecycleError> {
     let dir = ctx.paths.runtime_dir(name);
     match fs::remove_dir_all(&dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(LifecycleError::Io {
-            op: "remove",
-            path: dir,
-            source: e,
-        }),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(IoError::new("remove", dir, e).into())
+        }
         _ => Ok(()),
     }
 }
@@ -215,11 +215,7 @@ fn make_exec_cgroup(systemd: &Systemd, unit: &str) -> Result<(), LifecycleError>
         return Ok(());
     };
     let mountinfo =
-        fs::read_to_string("/proc/self/mountinfo").map_err(|source| LifecycleError::Io {
-            op: "read",
-            path: "/proc/self/mountinfo".into(),
-            source,
-        })?;
+        fs::read_to_string("/proc/self/mountinfo").at("read", "/proc/self/mountinfo")?;
     let scope = status.control_group.trim_start_matches('/');
     for h in crate::container::mountinfo::cgroup_hierarchies(&mountinfo) {
         let payload = std::path::Path::new("/sys/fs/cgroup")
@@ -228,11 +224,7 @@ fn make_exec_cgroup(systemd: &Systemd, unit: &str) -> Result<(), LifecycleError>
             .join("payload");
         if payload.is_dir() {
             let leaf = payload.join("berth-exec");
-            fs::create_dir_all(&leaf).map_err(|source| LifecycleError::Io {
-                op: "create",
-                path: leaf,
-                source,
-            })?;
+            fs::create_dir_all(&leaf).at("create", &leaf)?;
         }
     }
     Ok(())

@@ -1,12 +1,11 @@
 //! Confinement of a container's processes, planned as plain data: capabilities, no_new_privs,
 //! the seccomp filter, SELinux labels, user namespaces, and the hidden parts of /proc and
-//! /sys. The helper applies the plan (`crate::helper::confine`); nothing here acts on the host
-//! beyond the reservations in [`userns`] and [`crate::mcs`], labelling in [`selinux`] and the
-//! probe for idmapped mounts in [`idmap`].
+//! /sys. The helper applies the plan (`crate::helper::confine`); nothing here acts on the host.
+//! What does is next to its callers: reservations in [`crate::store`], labelling, ID maps and
+//! idmapped mounts in [`crate::container`].
 
 pub mod capabilities;
-pub mod idmap;
-pub mod mount_api;
+pub mod mcs;
 pub mod paths;
 pub mod seccomp;
 pub mod selinux;

@@ -1,9 +1,11 @@
-//! Idmapped mounts: a container with a user namespace sees its private /etc and /var through
-//! mounts that map the host's IDs 0-65535 to its range, so that on disk they stay owned by
-//! the host's IDs. Where the kernel or the file system cannot, berth chowns the trees into
-//! the range instead ([`super::userns::shift_tree`]); [`supported`] tells which, once per
-//! start, before the helper runs.
+//! A user namespace's ID maps on the host, and idmapped mounts: a container with a user
+//! namespace sees its private /etc and /var through mounts that map the host's IDs 0-65535 to
+//! its range, so that on disk they stay owned by the host's IDs. Where the kernel or the file
+//! system cannot, berth chowns the trees into the range instead
+//! ([`super::id_shift::shift_tree`]); [`supported`] tells which, once per start, before the
+//! helper runs. Shared by berth (the probe) and the helper (the container's own trees).
 
+use std::fs;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -13,31 +15,31 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{fork, pipe2, ForkResult, Pid};
 
 use super::mount_api;
-use super::userns;
+use crate::security::userns::RANGE_SIZE;
+use crate::store::{At, IoError};
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot {op} {path}: {source}")]
-pub struct IdmapError {
-    op: &'static str,
-    path: PathBuf,
-    source: io::Error,
+/// Maps IDs 0-65535 inside the user namespace of `pid` to `base`.. on the host, for users and
+/// groups. Only a process outside the namespace may.
+pub fn write_id_maps(pid: Pid, base: u32) -> Result<(), IoError> {
+    let line = format!("0 {base} {RANGE_SIZE}\n");
+    for map in ["uid_map", "gid_map"] {
+        let path = PathBuf::from(format!("/proc/{pid}/{map}"));
+        fs::write(&path, &line).at("write", &path)?;
+    }
+    Ok(())
 }
 
 /// A detached, idmapped copy of the tree at `source` (everything mounted below included),
 /// mapped by `userns`'s ID maps: what the helper attaches where it would bind `source`.
-pub fn idmapped_tree(source: &Path, userns: BorrowedFd<'_>) -> Result<OwnedFd, IdmapError> {
-    let err = |op| {
-        let path = source.to_owned();
-        move |source| IdmapError { op, path, source }
-    };
-    let tree = mount_api::clone_tree(source).map_err(err("clone the mount tree of"))?;
-    mount_api::set_idmap(&tree, userns).map_err(err("idmap the mount tree of"))?;
+pub fn idmapped_tree(source: &Path, userns: BorrowedFd<'_>) -> Result<OwnedFd, IoError> {
+    let tree = mount_api::clone_tree(source).at("clone the mount tree of", source)?;
+    mount_api::set_idmap(&tree, userns).at("idmap the mount tree of", source)?;
     Ok(tree)
 }
 
 /// What the kernel answers where it has no idmapped mounts (ENOSYS), or the file system or
 /// the mount does not allow them (EINVAL, EOPNOTSUPP, EPERM for an already idmapped mount).
-fn means_unsupported(e: &IdmapError) -> bool {
+fn means_unsupported(e: &IoError) -> bool {
     matches!(
         e.source.raw_os_error(),
         Some(libc::EINVAL | libc::ENOSYS | libc::EPERM | libc::EOPNOTSUPP)
@@ -47,7 +49,7 @@ fn means_unsupported(e: &IdmapError) -> bool {
 /// Whether the trees at `dirs` can be idmapped for a range at `base`: makes each tree the
 /// helper would make, against a throw-away user namespace, and drops it. A directory not made
 /// yet is tried by its nearest existing ancestor, whose file system it will be on.
-pub fn supported(dirs: &[&Path], base: u32) -> Result<bool, IdmapError> {
+pub fn supported(dirs: &[&Path], base: u32) -> Result<bool, IoError> {
     if dirs.is_empty() {
         return Ok(false);
     }
@@ -70,15 +72,9 @@ pub fn supported(dirs: &[&Path], base: u32) -> Result<bool, IdmapError> {
 
 /// A user namespace mapped as a container's is, held by its file descriptor: a child
 /// unshares it and waits while this process maps it and opens it, then exits.
-fn throwaway_user_namespace(base: u32) -> Result<OwnedFd, IdmapError> {
-    let err = |op, path: &str| {
-        let path = PathBuf::from(path);
-        move |source| IdmapError { op, path, source }
-    };
-    let pipe = || {
-        pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| err("make a pipe for", "the idmap probe")(e.into()))
-    };
+fn throwaway_user_namespace(base: u32) -> Result<OwnedFd, IoError> {
+    const PROBE: &str = "the idmap probe";
+    let pipe = || pipe2(nix::fcntl::OFlag::O_CLOEXEC).at("make a pipe for", PROBE);
     let (ready_r, ready_w) = pipe()?;
     let (hold_r, hold_w) = pipe()?;
     // SAFETY: berth may have threads (D-Bus); the child only makes system calls (unshare,
@@ -96,7 +92,7 @@ fn throwaway_user_namespace(base: u32) -> Result<OwnedFd, IdmapError> {
             let _ = waitpid(child, None);
             userns
         }
-        Err(e) => Err(err("fork for", "the idmap probe")(e.into())),
+        Err(e) => Err(IoError::new("fork for", PROBE, e)),
     }
 }
 
@@ -111,29 +107,22 @@ fn wait_in_new_user_namespace(ready: OwnedFd, hold: OwnedFd) -> ! {
     unsafe { libc::_exit(0) }
 }
 
-fn map_and_open(child: Pid, ready: OwnedFd, base: u32) -> Result<OwnedFd, IdmapError> {
+fn map_and_open(child: Pid, ready: OwnedFd, base: u32) -> Result<OwnedFd, IoError> {
     let ns = PathBuf::from(format!("/proc/{child}/ns/user"));
-    let err = |op, path: &Path| {
-        let path = path.to_owned();
-        move |source| IdmapError { op, path, source }
-    };
-    match nix::unistd::read(&ready, &mut [0u8; 1]) {
-        Ok(1) => {}
-        Ok(_) => {
-            return Err(err("create the user namespace", &ns)(io::Error::other(
-                "the probe's child could not unshare it",
-            )))
+    match nix::unistd::read(&ready, &mut [0u8; 1]).at("wait for", &ns)? {
+        1 => {}
+        _ => {
+            return Err(IoError::new(
+                "create the user namespace",
+                &ns,
+                io::Error::other("the probe's child could not unshare it"),
+            ))
         }
-        Err(e) => return Err(err("wait for", &ns)(e.into())),
     }
-    userns::write_id_maps(child, base).map_err(|e| IdmapError {
-        op: "map",
-        path: ns.clone(),
-        source: io::Error::other(e),
-    })?;
-    std::fs::File::open(&ns)
-        .map(OwnedFd::from)
-        .map_err(err("open", &ns))
+    write_id_maps(child, base)
+        .map_err(io::Error::other)
+        .at("map", &ns)?;
+    fs::File::open(&ns).map(OwnedFd::from).at("open", &ns)
 }
 
 #[cfg(test)]

@@ -10,30 +10,24 @@
 //! is how the reservations of a crashed berth are recovered.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{Flock, FlockArg};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::lifecycle::state::{write_json_atomic, Paths};
+use super::error::{At, IoError};
+use super::files::{read_json, write_json_atomic, JsonError};
+use super::lock::{FileLock, LockKind};
+use super::paths::Paths;
 use crate::name::Name;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("cannot {op} {path}: {source}")]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        source: io::Error,
-    },
-    #[error("cannot parse {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
+    #[error(transparent)]
+    Json(#[from] JsonError),
     #[error("{what} are exhausted: all {count} in {path} are in use")]
     Exhausted {
         what: &'static str,
@@ -45,7 +39,7 @@ pub enum RegistryError {
 /// An open registry, locked until dropped.
 pub struct Registry<T> {
     path: PathBuf,
-    _lock: Flock<File>,
+    _lock: FileLock,
     /// Container name to its value.
     pub entries: BTreeMap<String, T>,
 }
@@ -53,34 +47,8 @@ pub struct Registry<T> {
 impl<T: Serialize + DeserializeOwned + Clone + PartialEq> Registry<T> {
     /// Opens `path` (created when missing) and waits for its lock, `path` + `.lock`.
     pub fn open(path: &Path) -> Result<Registry<T>, RegistryError> {
-        let io = |op: &'static str, p: &Path| {
-            let p = p.to_owned();
-            move |source| RegistryError::Io {
-                op,
-                path: p,
-                source,
-            }
-        };
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(io("create", dir))?;
-        }
-        let lock_path = path.with_extension("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io("open", &lock_path))?;
-        let lock = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| io("lock", &lock_path)(e.into()))?;
-        let entries = match fs::read(path) {
-            Ok(text) => serde_json::from_slice(&text).map_err(|source| RegistryError::Parse {
-                path: path.to_owned(),
-                source,
-            })?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(io("read", path)(e)),
-        };
+        let lock = FileLock::acquire(&path.with_extension("lock"), LockKind::Exclusive, || {})?;
+        let entries = read_json(path)?.unwrap_or_default();
         Ok(Registry {
             path: path.to_owned(),
             _lock: lock,
@@ -117,26 +85,22 @@ impl<T: Serialize + DeserializeOwned + Clone + PartialEq> Registry<T> {
     }
 
     fn save(&self) -> Result<(), RegistryError> {
-        write_json_atomic(&self.path, &self.entries).map_err(|e| RegistryError::Io {
-            op: "write",
-            path: self.path.clone(),
-            source: io::Error::other(e),
-        })
+        write_json_atomic(&self.path, &self.entries)
+            .map_err(io::Error::other)
+            .at("write", &self.path)?;
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn reservations_persist_and_stale_ones_are_reclaimed() {
-        let base = std::env::temp_dir().join(format!("berth-registry-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&base);
-        let paths = Paths {
-            run: base.join("run"),
-            lib: base.join("lib"),
-        };
+        let base = crate::store::scratch_dir("registry");
+        let paths = Paths::under(&base);
         let file = paths.lib.join("test.json");
         let (a, b, c) = (
             Name::new("a").unwrap(),
