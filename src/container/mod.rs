@@ -15,6 +15,4 @@ pub mod tree_copy;
 pub use client::{helper_path, HeldHelper, HelperError, Started};
 pub use plan::{plan_container, ContainerPlan, Grants, HostLayout, MountStep, Payload, PlanError};
 pub use protocol::{read_plan, write_plan, Exit};
-pub use state_dirs::{
-    prepare_runtime_dirs, prepare_state_dirs, remove_created, Prepared, StateDirError,
-};
+pub use state_dirs::{prepare_runtime_dirs, prepare_state_dirs, remove_created, Prepared};

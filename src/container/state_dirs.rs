@@ -10,6 +10,7 @@ use super::plan::{self, Grants, HostLayout};
 use super::tree_copy::copy_tree;
 use super::{id_shift, labelling};
 use crate::definition::model::{Definition, EtcMode, ImageSource, Kind, VarMode};
+use crate::store::{At, IoError};
 
 /// Host /etc entries that a container's /etc does not take over as they are.
 pub const NOT_COPIED: [(&str, &str); 11] = [
@@ -50,19 +51,6 @@ pub fn is_not_copied(relative: &Path) -> bool {
     NOT_COPIED.iter().any(|(p, _)| relative == Path::new(p))
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot {op} {path}: {source}")]
-pub struct StateDirError {
-    op: &'static str,
-    path: PathBuf,
-    source: io::Error,
-}
-
-fn err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StateDirError {
-    let path = path.to_owned();
-    move |source| StateDirError { op, path, source }
-}
-
 /// What a start creates in the container's persistent directory. Each path is recorded
 /// before it is made, so that a start that fails, however far it got, removes exactly what it
 /// made, and never what was there before.
@@ -98,7 +86,7 @@ pub fn prepare_state_dirs(
     layout: &HostLayout,
     grants: &Grants,
     prepared: &mut Prepared,
-) -> Result<String, StateDirError> {
+) -> Result<String, IoError> {
     let image = plan::image_root(def, &layout.images);
     let persistent_etc = image.is_none() && def.filesystem.etc == EtcMode::Persistent;
     let persistent_var = image.is_none() && def.filesystem.var == VarMode::Persistent;
@@ -107,8 +95,8 @@ pub fn prepare_state_dirs(
     }
     let dir = &layout.state_dir;
     if prepared.will_make(dir) {
-        fs::create_dir_all(dir).map_err(err("create", dir))?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(err("chmod", dir))?;
+        fs::create_dir_all(dir).at("create", dir)?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).at("chmod", dir)?;
     }
     let machine_id = persistent_machine_id(dir, prepared)?;
     if persistent_etc {
@@ -130,20 +118,14 @@ pub fn prepare_state_dirs(
     if let Some(lower) = image {
         make_layer(def, dir, &lower, prepared)?;
     }
-    id_shift::shift_tree(dir, grants.owner_on_disk()).map_err(|e| StateDirError {
-        op: "give the container its IDs in",
-        path: dir.clone(),
-        source: io::Error::other(e),
-    })?;
+    id_shift::shift_tree(dir, grants.owner_on_disk())
+        .map_err(|e| IoError::new("give the container its IDs in", dir, io::Error::other(e)))?;
     if let Some(labels) = &grants.labels {
         for sub in ["etc", "var", "upper", "work"] {
             let path = dir.join(sub);
             if path.exists() {
-                labelling::relabel_tree(&path, &labels.file).map_err(|e| StateDirError {
-                    op: "label",
-                    path: path.clone(),
-                    source: io::Error::other(e),
-                })?;
+                labelling::relabel_tree(&path, &labels.file)
+                    .map_err(|e| IoError::new("label", &path, io::Error::other(e)))?;
             }
         }
     }
@@ -152,7 +134,7 @@ pub fn prepare_state_dirs(
 
 /// The machine ID a persistent container keeps: `DIR/machine-id`, made on its first start
 /// (taken over from its /etc where an older berth seeded only that).
-fn persistent_machine_id(dir: &Path, prepared: &mut Prepared) -> Result<String, StateDirError> {
+fn persistent_machine_id(dir: &Path, prepared: &mut Prepared) -> Result<String, IoError> {
     let file = dir.join("machine-id");
     for candidate in [&file, &dir.join("etc/machine-id")] {
         if let Ok(id) = fs::read_to_string(candidate) {
@@ -179,7 +161,7 @@ fn make_layer(
     dir: &Path,
     lower: &Path,
     prepared: &mut Prepared,
-) -> Result<(), StateDirError> {
+) -> Result<(), IoError> {
     let record = dir.join("image");
     let image = match &def.kind {
         Kind::Image(ImageSource::Named(name)) => name.clone(),
@@ -187,11 +169,15 @@ fn make_layer(
     };
     match fs::read_to_string(&record) {
         Ok(old) if old.trim() != image => {
-            return Err(err("use the layer in", dir)(io::Error::other(format!(
-                "it was made on image `{}`, not `{image}`; `berth reset {}` drops it",
-                old.trim(),
-                def.name
-            ))))
+            return Err(IoError::new(
+                "use the layer in",
+                dir,
+                io::Error::other(format!(
+                    "it was made on image `{}`, not `{image}`; `berth reset {}` drops it",
+                    old.trim(),
+                    def.name
+                )),
+            ))
         }
         Ok(_) => {}
         Err(_) => {
@@ -202,7 +188,7 @@ fn make_layer(
     for sub in ["upper", "work"] {
         let path = dir.join(sub);
         if prepared.will_make(&path) {
-            fs::create_dir(&path).map_err(err("create", &path))?;
+            fs::create_dir(&path).at("create", &path)?;
         }
     }
     Ok(())
@@ -216,29 +202,23 @@ pub fn prepare_runtime_dirs(
     layout: &HostLayout,
     grants: &Grants,
     machine_id: &str,
-) -> Result<(), StateDirError> {
+) -> Result<(), IoError> {
     if def.filesystem.etc != EtcMode::Volatile || grants.user_namespace.is_none() {
         return Ok(());
     }
     let etc = layout.runtime_dir.join("etc");
     seed_etc(Path::new("/etc"), &etc, &def.hostname, machine_id)?;
-    id_shift::shift_tree(&etc, grants.owner_on_disk()).map_err(|e| StateDirError {
-        op: "give the container its IDs in",
-        path: etc.clone(),
-        source: io::Error::other(e),
-    })?;
+    id_shift::shift_tree(&etc, grants.owner_on_disk())
+        .map_err(|e| IoError::new("give the container its IDs in", &etc, io::Error::other(e)))?;
     if let Some(labels) = &grants.labels {
-        labelling::relabel_tree(&etc, &labels.file).map_err(|e| StateDirError {
-            op: "label",
-            path: etc.clone(),
-            source: io::Error::other(e),
-        })?;
+        labelling::relabel_tree(&etc, &labels.file)
+            .map_err(|e| IoError::new("label", &etc, io::Error::other(e)))?;
     }
     Ok(())
 }
 
 /// Removes what [`prepare_state_dirs`] created, or was about to, newest first.
-pub fn remove_created(prepared: &Prepared) -> Result<(), StateDirError> {
+pub fn remove_created(prepared: &Prepared) -> Result<(), IoError> {
     for path in prepared.created.iter().rev() {
         let removed = match fs::symlink_metadata(path) {
             Ok(m) if m.is_dir() => fs::remove_dir_all(path),
@@ -246,7 +226,9 @@ pub fn remove_created(prepared: &Prepared) -> Result<(), StateDirError> {
             Err(e) => Err(e),
         };
         match removed {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(err("remove", path)(e)),
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(IoError::new("remove", path, e))
+            }
             _ => {}
         }
     }
@@ -260,18 +242,14 @@ pub fn seed_etc(
     target: &Path,
     hostname: &str,
     machine_id: &str,
-) -> Result<(), StateDirError> {
+) -> Result<(), IoError> {
     let staging = staging(target);
     if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(err("remove the leftover", &staging))?;
+        fs::remove_dir_all(&staging).at("remove the leftover", &staging)?;
     }
-    copy_tree(host_etc, &staging).map_err(|e| StateDirError {
-        op: "seed",
-        path: target.to_owned(),
-        source: io::Error::other(e),
-    })?;
+    copy_tree(host_etc, &staging).map_err(|e| IoError::new("seed", target, io::Error::other(e)))?;
     make_etc_own(&staging, hostname, machine_id)?;
-    fs::rename(&staging, target).map_err(err("rename into place", target))
+    fs::rename(&staging, target).at("rename into place", target)
 }
 
 /// Where [`seed_etc`] copies to before the copy is complete.
@@ -281,7 +259,7 @@ fn staging(target: &Path) -> PathBuf {
 
 /// Makes a copy of the host's /etc the container's: what is the host's alone goes (see
 /// [`NOT_COPIED`]), the container's host name and machine ID come in.
-pub fn make_etc_own(etc: &Path, hostname: &str, machine_id: &str) -> Result<(), StateDirError> {
+pub fn make_etc_own(etc: &Path, hostname: &str, machine_id: &str) -> Result<(), IoError> {
     for (rel, _) in NOT_COPIED {
         let path = etc.join(rel);
         let removed = match fs::symlink_metadata(&path) {
@@ -289,27 +267,27 @@ pub fn make_etc_own(etc: &Path, hostname: &str, machine_id: &str) -> Result<(), 
             Ok(_) => fs::remove_file(&path),
             Err(_) => Ok(()),
         };
-        removed.map_err(err("remove", &path))?;
+        removed.at("remove", &path)?;
     }
     write(&etc.join("hostname"), &format!("{hostname}\n"))?;
     write(&etc.join("machine-id"), &format!("{machine_id}\n"))?;
     write(&etc.join("fstab"), "")?;
     let mtab = etc.join("mtab");
-    symlink("../proc/self/mounts", &mtab).map_err(err("create", &mtab))
+    symlink("../proc/self/mounts", &mtab).at("create", &mtab)
 }
 
-fn write(path: &Path, text: &str) -> Result<(), StateDirError> {
-    fs::write(path, text).map_err(err("write", path))
+fn write(path: &Path, text: &str) -> Result<(), IoError> {
+    fs::write(path, text).at("write", path)
 }
 
-pub fn random_machine_id() -> Result<String, StateDirError> {
+pub fn random_machine_id() -> Result<String, IoError> {
     let path = Path::new("/proc/sys/kernel/random/uuid");
-    let uuid = fs::read_to_string(path).map_err(err("read", path))?;
+    let uuid = fs::read_to_string(path).at("read", path)?;
     Ok(uuid.trim().replace('-', ""))
 }
 
 /// The skeleton of an empty /var.
-fn make_var(var: &Path) -> Result<(), StateDirError> {
+fn make_var(var: &Path) -> Result<(), IoError> {
     for (sub, mode) in [
         ("", 0o755),
         ("lib", 0o755),
@@ -319,8 +297,8 @@ fn make_var(var: &Path) -> Result<(), StateDirError> {
         ("tmp", 0o1777),
     ] {
         let dir = var.join(sub);
-        fs::create_dir_all(&dir).map_err(err("create", &dir))?;
-        fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).map_err(err("chmod", &dir))?;
+        fs::create_dir_all(&dir).at("create", &dir)?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).at("chmod", &dir)?;
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ pub mod state;
 pub mod status;
 pub mod stop;
 
-use crate::container::{HelperError, PlanError, StateDirError};
+use crate::container::{HelperError, PlanError};
 use crate::definition::{LoadError, SearchPath};
 use crate::name::Name;
 use crate::store::{IoError, Paths};
@@ -52,8 +52,6 @@ pub enum LifecycleError {
     Helper(#[from] HelperError),
     #[error(transparent)]
     Plan(#[from] PlanError),
-    #[error(transparent)]
-    StateDir(#[from] StateDirError),
     #[error(transparent)]
     State(#[from] state::StateError),
     #[error(transparent)]
