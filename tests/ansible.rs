@@ -135,6 +135,15 @@ fn ansible_test_home() -> PathBuf {
     home
 }
 
+/// A directory removed when the test ends, whether it passed or not.
+struct Removed(PathBuf);
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
 const GET_PIP: &str = r#""""Written by berth's tests/ansible.rs in place of get-pip.py: pip from ensurepip, then
 the pip version ansible-test asks for from PyPI."""
 import subprocess
@@ -186,10 +195,11 @@ fn collection_builds_and_passes_sanity_and_unit_tests() {
     // Outside any git checkout: in one, ansible-test takes the files git lists, and a copy
     // below the ignored target/ has none.
     let home = ansible_test_home();
-    let work = home.join(format!("run-{}", std::process::id()));
-    let root = copy_collection(&work);
+    let work = Removed(home.join(format!("run-{}", std::process::id())));
+    let root = copy_collection(&work.0);
     let env = [("HOME", home.display().to_string())];
-    // --python 3.11: Debian 12's python3, the one the venv is made from.
+    // --python 3.11: Debian 12's python3, the one the venv is made from. The collection's
+    // tests/sanity/ignore-X.Y.txt must name common::ANSIBLE_CORE's X.Y.
     let sanity = venv_ok(
         "ansible-test",
         &["sanity", "--venv", "--python", "3.11", "--color", "no"],
@@ -217,7 +227,7 @@ fn collection_builds_and_passes_sanity_and_unit_tests() {
         "the unit tests ran ({passed} passed):\n{units}"
     );
     assert!(!units.contains(" failed"), "{units}");
-    let _ = fs::remove_dir_all(&work);
+    drop(work);
     eprintln!(
         "collection built, sanity passed, {passed} unit tests passed in {:?}",
         started.elapsed()
