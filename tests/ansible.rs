@@ -508,5 +508,32 @@ fn playbooks_create_predict_update_remove_and_refuse() {
     play_ok(collections, "images.yml", &["-e", "state=absent"], 0);
     assert_eq!(images(), serde_json::json!([]));
 
+    // States and autostart: each changes once, then nothing (restarted always restarts).
+    let states = |args: &[&str]| {
+        play_ok(collections, "states.yml", args, 1);
+        play_ok(collections, "states.yml", args, 0);
+    };
+    play_ok(
+        collections,
+        "states.yml",
+        &["-e", "state=restarted", "--check"],
+        1,
+    );
+    assert_eq!(leader("answeb1"), pid, "check mode restarts nothing");
+    play_ok(collections, "states.yml", &["-e", "state=restarted"], 1);
+    assert_ne!(leader("answeb1"), pid, "restarted");
+    states(&["-e", "state=stopped"]);
+    assert!(!running("answeb1"));
+    states(&["-e", "state=started"]);
+    assert!(running("answeb1"));
+    states(&["-e", "enabled=false"]);
+    assert!(
+        !running("answeb1"),
+        "apply stops what is no longer autostart"
+    );
+    assert!(etc.join("answeb1.toml.d/50-berth-enable.toml").exists());
+    states(&["-e", "enabled=true"]);
+    assert!(running("answeb1"));
+
     eprintln!("the collection's playbooks ran in {:?}", started.elapsed());
 }
