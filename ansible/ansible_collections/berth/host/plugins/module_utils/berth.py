@@ -121,9 +121,14 @@ def render_toml(definition, header=''):
     return header + '\n'.join(lines) + ('\n' if lines else '')
 
 
-def search_path_with(first, containers_path):
-    """The search path with `first` ahead of it: its files mask those of the same name."""
-    return '%s:%s' % (first, containers_path) if containers_path else first
+def search_path_replacing(containers_path, config_dir, replacement):
+    """The search path (berth's default when unset) with `replacement` in config_dir's place,
+    or ahead of it all when config_dir is not in it."""
+    dirs = search_dirs(containers_path)
+    wanted = os.path.normpath(config_dir)
+    if any(os.path.normpath(d) == wanted for d in dirs):
+        return ':'.join(replacement if os.path.normpath(d) == wanted else d for d in dirs)
+    return ':'.join([replacement] + dirs)
 
 
 def search_dirs(containers_path):
@@ -229,6 +234,8 @@ def write_temp(directory, name, text):
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % name, suffix='.tmp', dir=directory)
     with os.fdopen(fd, 'w') as f:
         f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
     os.chmod(tmp, 0o644)
     return tmp
 
@@ -314,13 +321,21 @@ class BerthRunner:
 
 
 class CandidateTree:
-    """A temporary directory put ahead of the search path: candidate files written into it
-    mask those of the same name, so that `berth apply --dry-run --containers-path` plans as if
-    they were in place, without anything being written to the real directories."""
+    """A copy of one container's files from config_dir (NAME.toml, NAME.toml.d/) in a
+    temporary directory that takes config_dir's place in the search path: files written into
+    it or removed from it there are what `berth apply --dry-run --containers-path` plans with,
+    and nothing is written to the real directories."""
 
-    def __init__(self, containers_path):
+    def __init__(self, containers_path, config_dir, name):
         self.dir = tempfile.mkdtemp(prefix='berth-ansible-')
-        self.search_path = search_path_with(self.dir, containers_path or DEFAULT_CONTAINERS_PATH)
+        for rel in ('%s.toml' % name, '%s.toml.d' % name):
+            src = os.path.join(config_dir, rel)
+            dst = os.path.join(self.dir, rel)
+            if os.path.isdir(src) and not os.path.islink(src):
+                shutil.copytree(src, dst, symlinks=True)
+            elif os.path.lexists(src):
+                shutil.copy2(src, dst, follow_symlinks=False)
+        self.search_path = search_path_replacing(containers_path, config_dir, self.dir)
 
     def put(self, relative, text):
         path = os.path.join(self.dir, relative)
@@ -331,13 +346,12 @@ class CandidateTree:
             f.write(text)
         return path
 
-    def mask(self, relative):
+    def remove(self, relative):
         path = os.path.join(self.dir, relative)
-        directory = os.path.dirname(path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory)
-        os.symlink('/dev/null', path)
-        return path
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.unlink(path)
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)

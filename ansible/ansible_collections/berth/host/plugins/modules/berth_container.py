@@ -22,8 +22,8 @@ description:
     renamed into place (atomically, mode 0644). An invalid definition fails the task and never
     reaches I(config_dir).
   - Check mode changes nothing on the host; it predicts with C(berth apply --dry-run --json
-    --containers-path), over a temporary directory ahead of the search path that holds the
-    candidate file.
+    --containers-path), over a search path whose I(config_dir) is replaced by a temporary copy
+    of the container's files with the candidate file in place (or without the removed one).
   - Diff mode shows the file's diff and berth's plan.
 author:
   - berth developers (!UNKNOWN)
@@ -355,7 +355,7 @@ class Container:
             if self.result['file_changed']:
                 self.did('write %s' % self.path)
             return
-        tree = CandidateTree(p['containers_path'])
+        tree = CandidateTree(p['containers_path'], p['config_dir'], self.name)
         try:
             if self.result['file_changed']:
                 candidate = tree.put(self.rel, text)
@@ -400,7 +400,6 @@ class Container:
             try:
                 self.validate(candidate)
                 # Checked as it is: the same bytes are renamed into place.
-                os.chmod(candidate, 0o644)
                 os.replace(candidate, self.path)
             finally:
                 if os.path.exists(candidate):
@@ -445,8 +444,8 @@ class Container:
                 full = os.path.join(self.dropin_dir, f)
                 if os.path.isfile(full):
                     self.diffs.append(file_diff(full, read_text(full), None))
-        # berth apply stops a running container whose definition is gone (masked, in the
-        # prediction), and updates one whose drop-in is; a container that is not running and
+        # berth apply stops a running container whose definition is gone, and updates one
+        # whose drop-in is; a container that is not running and
         # has no definition left is nothing to apply (berth would refuse the name).
         apply = p['apply'] and (running(status) if whole else self.result['file_changed'])
         if self.module.check_mode:
@@ -454,9 +453,11 @@ class Container:
                 self.result['actions'].append('remove %s' % self.path)
                 self.result['changed'] = True
             if apply:
-                tree = CandidateTree(p['containers_path'])
+                tree = CandidateTree(p['containers_path'], p['config_dir'], self.name)
                 try:
-                    tree.mask(self.rel)
+                    tree.remove(self.rel)
+                    if whole:
+                        tree.remove('%s.toml.d' % self.name)
                     self.apply(dry_run=True, containers_path=tree.search_path)
                 finally:
                     tree.cleanup()

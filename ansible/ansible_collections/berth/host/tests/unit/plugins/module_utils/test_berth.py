@@ -100,9 +100,11 @@ def test_search_dirs():
     assert berth.search_dirs('/a::/b') == ['/a', '/b']
 
 
-def test_search_path_with_puts_the_candidates_first():
-    assert berth.search_path_with('/tmp/x', '/etc/a:/run/b') == '/tmp/x:/etc/a:/run/b'
-    assert berth.search_path_with('/tmp/x', '') == '/tmp/x'
+def test_search_path_replacing_puts_the_copy_in_config_dirs_place():
+    assert berth.search_path_replacing('/etc/a:/run/b', '/run/b/', '/tmp/x') == '/etc/a:/tmp/x'
+    assert berth.search_path_replacing(None, '/etc/berth/containers', '/tmp/x') == \
+        '/tmp/x:/run/berth/containers:/usr/lib/berth/containers'
+    assert berth.search_path_replacing('/etc/a', '/srv/b', '/tmp/x') == '/tmp/x:/etc/a'
 
 
 APPLY = {
@@ -172,14 +174,26 @@ def test_write_temp_is_never_taken_for_a_definition(tmp_path):
     assert not tmp.endswith('.toml') and os.path.basename(tmp).startswith('.web.toml.')
 
 
-def test_candidate_tree_masks_and_puts_ahead_of_the_search_path():
-    tree = berth.CandidateTree('/etc/berth/containers')
+def test_candidate_tree_copies_one_containers_files_and_takes_config_dirs_place(tmp_path):
+    etc = tmp_path / 'etc'
+    (etc / 'web.toml.d').mkdir(parents=True)
+    (etc / 'web.toml').write_text(u'a = 1\n')
+    (etc / 'web.toml.d' / '10-x.toml').write_text(u'b = 2\n')
+    (etc / 'db.toml').write_text(u'c = 3\n')
+    os.symlink('/dev/null', str(etc / 'web.toml.d' / '20-masked.toml'))
+    tree = berth.CandidateTree('%s:/usr/lib/berth/containers' % etc, str(etc), 'web')
     try:
-        assert tree.search_path == tree.dir + ':/etc/berth/containers'
-        put = tree.put('web.toml.d/40-x.toml', 'a = 1\n')
-        assert berth.read_text(put) == 'a = 1\n'
-        masked = tree.mask('db.toml')
-        assert os.readlink(masked) == '/dev/null'
+        assert tree.search_path == tree.dir + ':/usr/lib/berth/containers'
+        assert sorted(os.listdir(tree.dir)) == ['web.toml', 'web.toml.d']
+        assert os.readlink(os.path.join(tree.dir, 'web.toml.d', '20-masked.toml')) == '/dev/null'
+        put = tree.put('web.toml.d/40-y.toml', 'd = 4\n')
+        assert berth.read_text(put) == 'd = 4\n'
+        tree.remove('web.toml')
+        tree.remove('web.toml.d')
+        tree.remove('nothing.toml')
+        assert os.listdir(tree.dir) == []
     finally:
         tree.cleanup()
     assert not os.path.exists(tree.dir)
+    assert sorted(os.listdir(str(etc))) == ['db.toml', 'web.toml', 'web.toml.d']
+    assert berth.read_text(str(etc / 'web.toml')) == 'a = 1\n'
