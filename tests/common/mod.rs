@@ -56,7 +56,7 @@ pub fn assert_systemd_is_pid1() {
     );
 }
 
-fn skip_or_fail(what: &str, why: &str) {
+pub fn skip_or_fail(what: &str, why: &str) {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{what} cannot run: {why}; under CI=true the system tests must run");
     }
@@ -291,4 +291,48 @@ pub fn build_test_image() -> Result<(), String> {
     fs::rename(&partial, &tarball).map_err(|e| e.to_string())?;
     eprintln!("built {} in {:?}", tarball.display(), started.elapsed());
     Ok(())
+}
+
+// ---------------------------------------------------------------- ansible-core (apply, ansible)
+
+/// The ansible-core the Ansible example (tests/apply.rs) and the berth.host collection
+/// (tests/ansible.rs) are tested with.
+pub const ANSIBLE_CORE: &str = "2.19.14";
+
+pub fn ansible_venv() -> PathBuf {
+    PathBuf::from(format!("/var/lib/berth-test/ansible-core-{ANSIBLE_CORE}"))
+}
+
+/// ansible-core from PyPI in a venv of its own, made once and kept: a venv holds absolute
+/// paths, so it is made in place and marked complete last; a half-made one is made again.
+pub fn install_ansible() {
+    let venv = ansible_venv();
+    let done = venv.join(".installed");
+    if done.exists() {
+        return;
+    }
+    let _ = fs::remove_dir_all(&venv);
+    fs::create_dir_all(venv.parent().unwrap()).unwrap();
+    let run = |cmd: &mut Command| {
+        let out = cmd.output().expect("runs");
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Debian's python3 (python3-venv), not whatever python3 is first on PATH: the sandbox sees
+    // the host's /usr, not a per-user interpreter manager's shims.
+    run(Command::new("/usr/bin/python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv));
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("ansible-core=={ANSIBLE_CORE}"),
+    ]));
+    fs::write(done, "").unwrap();
 }
