@@ -177,6 +177,11 @@ pub const OUTPUTS: &[Output] = &[
                  invalid); running+orphan and the like for a running container whose \
                  definition is gone, masked or invalid",
             ),
+            field(
+                "paused",
+                Shape::Boolean,
+                "its processes are frozen by berth pause (the state stays running)",
+            ),
             field("unit", Shape::String, "its scope unit, berth-NAME.scope"),
             field(
                 "description",
@@ -219,6 +224,11 @@ pub const OUTPUTS: &[Output] = &[
         shape: Shape::Object(&[
             field("name", Shape::String, "the container's name"),
             field("state", Shape::OneOf(UNIT_STATES), "from its unit"),
+            field(
+                "paused",
+                Shape::Boolean,
+                "its processes are frozen by berth pause (the state stays running)",
+            ),
             field(
                 "description",
                 Shape::String,

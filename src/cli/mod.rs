@@ -164,6 +164,26 @@ pub enum Command {
         #[arg(long, short = 's', default_value = "SIGTERM")]
         signal: String,
     },
+    /// Freeze every process of running containers, until berth resume
+    ///
+    /// With systemd's FreezeUnit where the host runs the unified cgroup hierarchy (cgroup v2);
+    /// on cgroup v1 with the freezer controller: the scope's processes are moved into its
+    /// cgroup under /sys/fs/cgroup/freezer, which is frozen. Returns once every process is
+    /// frozen; fails, saying what the host lacks, where neither is possible. The container
+    /// stays running (list and status say paused); its memory stays in use. Resume a paused
+    /// container before stopping it: on cgroup v1, frozen processes cannot act on signals.
+    Pause {
+        #[arg(required = true, value_name = "NAME", add = ArgValueCompleter::new(complete::known))]
+        names: Vec<String>,
+    },
+    /// Thaw containers frozen by berth pause
+    ///
+    /// Returns once their processes run again. A running container that is not paused is
+    /// left as it is.
+    Resume {
+        #[arg(required = true, value_name = "NAME", add = ArgValueCompleter::new(complete::known))]
+        names: Vec<String>,
+    },
     /// Run a command inside a running container, with its confinement; exits with its status
     ///
     /// The command runs in the container's namespaces and cgroup, with the payload's
@@ -327,6 +347,8 @@ pub fn main() -> ExitCode {
         Command::Stop { names, timeout } => run::stop(&ctx, &names, timeout),
         Command::Restart { names, timeout } => run::restart(&ctx, &names, timeout),
         Command::Kill { name, signal } => run::kill(&ctx, &name, &signal),
+        Command::Pause { names } => run::pause(&ctx, &names),
+        Command::Resume { names } => run::resume(&ctx, &names),
         Command::Exec { name, command } => run::exec(&ctx, &name, &command),
         Command::Shell { name } => run::exec(&ctx, &name, &[]),
         Command::Image { command } => match command {

@@ -41,7 +41,11 @@ pub fn list(ctx: &Context, json: bool) -> u8 {
         .map(|e| {
             [
                 e.name.to_string(),
-                e.state.to_string(),
+                if e.paused {
+                    format!("{} (paused)", e.state)
+                } else {
+                    e.state.to_string()
+                },
                 e.unit.clone(),
                 e.memory_current.map_or("-".into(), human_bytes),
                 e.tasks_current.map_or("-".into(), |t| t.to_string()),
@@ -142,9 +146,14 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
     } else {
         println!("{dot} {n} - {}", s.description);
     }
+    let state = if s.paused {
+        format!("{} (paused)", s.state)
+    } else {
+        s.state.to_string()
+    };
     match s.since_usec {
-        Some(since) => println!("     State: {} since {}", s.state, timestamp(since)),
-        None => println!("     State: {}", s.state),
+        Some(since) => println!("     State: {state} since {}", timestamp(since)),
+        None => println!("     State: {state}"),
     }
     match &s.slice {
         Some(slice) => println!("      Unit: {} (slice {slice})", s.unit),

@@ -145,6 +145,21 @@ impl Systemd {
             .map_err(call_err("KillUnit", unit))
     }
 
+    /// Freezes every process of the unit with the cgroup v2 freezer; returns once they are
+    /// frozen.
+    pub fn freeze_unit(&self, unit: &str) -> Result<(), SystemdError> {
+        self.manager
+            .freeze_unit(unit)
+            .map_err(call_err("FreezeUnit", unit))
+    }
+
+    /// Thaws what [`Systemd::freeze_unit`] froze; returns once the processes run again.
+    pub fn thaw_unit(&self, unit: &str) -> Result<(), SystemdError> {
+        self.manager
+            .thaw_unit(unit)
+            .map_err(call_err("ThawUnit", unit))
+    }
+
     /// Changes properties of a loaded unit, as `systemctl set-property` does; `runtime`: until
     /// the next reboot only (what berth wants for transient units). A running scope takes
     /// only resource-control properties (MemoryMax, TasksMax, CPUQuotaPerSecUSec, ...);

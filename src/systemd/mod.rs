@@ -7,6 +7,7 @@
 
 mod cgroup;
 mod error;
+pub mod freezer;
 mod job;
 mod machined;
 mod manager;
@@ -14,7 +15,7 @@ mod proxies;
 mod status;
 mod value;
 
-pub use cgroup::cgroup_version;
+pub use cgroup::{cgroup_pids, cgroup_version};
 pub use error::{MachinedError, SystemdError};
 pub use machined::Machined;
 pub use manager::Systemd;

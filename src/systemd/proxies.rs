@@ -47,6 +47,12 @@ pub(super) trait Manager {
 
     fn kill_unit(&self, name: &str, whom: &str, signal: i32) -> zbus::Result<()>;
 
+    /// systemd (246 and later) answers once the unit's cgroup is frozen; only on the unified
+    /// hierarchy (252 here: `cg_freezer_supported()` wants cgroup v2 and cgroup.freeze).
+    fn freeze_unit(&self, name: &str) -> zbus::Result<()>;
+
+    fn thaw_unit(&self, name: &str) -> zbus::Result<()>;
+
     fn set_unit_properties(
         &self,
         name: &str,
