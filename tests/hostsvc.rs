@@ -1,5 +1,6 @@
 //! Host-service features of issue 18 against a real systemd: `berth pause` and `berth resume`
-//! freeze and thaw a container's processes.
+//! freeze and thaw a container's processes; a container whose binary the host replaced is
+//! marked outdated and `berth apply --restart-outdated` restarts it and only it.
 //!
 //! Run inside a real systemd like tests/system.rs.
 
@@ -132,4 +133,79 @@ fn pause_freezes_the_processes_and_resume_thaws_them() {
         String::from_utf8_lossy(&out.stderr),
         "error: container `busy` is not running\n"
     );
+}
+
+/// A binary under the host's /usr (the sandbox's root is a throw-away overlay, so writing
+/// there is safe), which the containers see read-only as their own /usr.
+const TEST_SLEEP: &str = "/usr/local/bin/berth-test-sleep";
+
+/// Puts a fresh copy of /bin/sleep at TEST_SLEEP the way package managers do: a new file
+/// renamed over the old one.
+fn install_test_sleep() {
+    fs::create_dir_all("/usr/local/bin").unwrap();
+    let new = format!("{TEST_SLEEP}.new");
+    fs::copy("/bin/sleep", &new).unwrap();
+    fs::rename(&new, TEST_SLEEP).unwrap();
+}
+
+#[test]
+#[ignore = "runs inside a real systemd"]
+fn a_container_whose_binary_the_host_replaced_is_outdated_and_restarted_alone() {
+    common::assert_systemd_is_pid1();
+    install_test_sleep();
+    define(
+        "old",
+        &format!("[exec]\ncommand = [\"{TEST_SLEEP}\", \"infinity\"]\n"),
+    );
+    define(
+        "steady",
+        "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n",
+    );
+    berth_ok(&["start", "old", "steady"]);
+    let (old_leader, steady_leader) = (common::leader("old"), common::leader("steady"));
+    assert_eq!(list_entry("old")["outdated"], false);
+    assert_eq!(list_entry("steady")["outdated"], false);
+
+    install_test_sleep();
+    let payload = common::first_child(old_leader);
+    let maps = fs::read_to_string(format!("/proc/{payload}/maps")).unwrap();
+    eprintln!("maps of the payload after the update:\n{maps}");
+    assert_eq!(list_entry("old")["outdated"], true);
+    assert_eq!(list_entry("steady")["outdated"], false);
+    let status = status_json("old");
+    common::assert_documented_json("status", &status);
+    assert_eq!(status["outdated"], true);
+    assert_eq!(status["outdated_files"], serde_json::json!([TEST_SLEEP]));
+    assert_eq!(
+        status_json("steady")["outdated_files"],
+        serde_json::json!([])
+    );
+    let text = berth_ok(&["list"]);
+    assert!(text.contains("running (outdated)"), "{text}");
+    let text = berth_ok(&["status", "old"]);
+    assert!(
+        text.contains(&format!(
+            "  Outdated: {TEST_SLEEP} (replaced on the host since it started)"
+        )),
+        "{text}"
+    );
+
+    // Without the switch apply leaves both alone (they were started by hand).
+    berth_ok(&["apply"]);
+    assert_eq!(common::leader("old"), old_leader);
+    let out = berth_ok(&["apply", "--restart-outdated"]);
+    assert!(
+        out.contains(&format!(
+            "outdated: it maps {TEST_SLEEP} replaced on the host since it started"
+        )),
+        "{out}"
+    );
+    assert_ne!(common::leader("old"), old_leader, "old was not restarted");
+    assert_eq!(
+        common::leader("steady"),
+        steady_leader,
+        "steady was restarted"
+    );
+    assert_eq!(list_entry("old")["outdated"], false);
+    berth_ok(&["stop", "old", "steady"]);
 }

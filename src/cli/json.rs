@@ -182,6 +182,12 @@ pub const OUTPUTS: &[Output] = &[
                 Shape::Boolean,
                 "its processes are frozen by berth pause (the state stays running)",
             ),
+            field(
+                "outdated",
+                Shape::Boolean,
+                "it runs, and its processes map files from /usr that the host replaced or \
+                 deleted since they started (berth apply --restart-outdated restarts it)",
+            ),
             field("unit", Shape::String, "its scope unit, berth-NAME.scope"),
             field(
                 "description",
@@ -228,6 +234,17 @@ pub const OUTPUTS: &[Output] = &[
                 "paused",
                 Shape::Boolean,
                 "its processes are frozen by berth pause (the state stays running)",
+            ),
+            field(
+                "outdated",
+                Shape::Boolean,
+                "it runs, and its processes map files from /usr that the host replaced or \
+                 deleted since they started (berth apply --restart-outdated restarts it)",
+            ),
+            field(
+                "outdated_files",
+                Shape::Array(&Shape::String),
+                "those files, as the container sees them; empty when not outdated",
             ),
             field(
                 "description",

@@ -241,6 +241,11 @@ pub enum Command {
         /// berth-apply.service does: systemd does not watch berth.path's paths meanwhile
         #[arg(long, conflicts_with = "dry_run")]
         until_stable: bool,
+        /// Also restart the running containers whose processes map files from /usr that the
+        /// host replaced or deleted since they started (after a package update; berth list
+        /// marks them outdated)
+        #[arg(long)]
+        restart_outdated: bool,
         /// Print the plan and the results as JSON, with a top-level `changed` boolean
         #[arg(long)]
         json: bool,
@@ -361,8 +366,18 @@ pub fn main() -> ExitCode {
             names,
             dry_run,
             until_stable,
+            restart_outdated,
             json,
-        } => apply::apply(&ctx, &names, dry_run, until_stable, json),
+        } => apply::apply(
+            &ctx,
+            &names,
+            apply::Flags {
+                dry_run,
+                until_stable,
+                restart_outdated,
+            },
+            json,
+        ),
         Command::Enable { name, now } => apply::set_autostart(&ctx, &name, true, now),
         Command::Disable { name, now } => apply::set_autostart(&ctx, &name, false, now),
         Command::Logs {

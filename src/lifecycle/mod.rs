@@ -5,6 +5,7 @@
 
 pub mod confinement;
 pub mod lock;
+pub mod outdated;
 pub mod pause;
 pub mod recover;
 pub mod reset;

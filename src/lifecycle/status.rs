@@ -12,7 +12,7 @@ use serde::{Serialize, Serializer};
 use crate::container::Exit;
 use crate::definition::{self, LoadError, SearchError};
 use crate::lifecycle::state::{self, Phase, State};
-use crate::lifecycle::{recover, Context, LifecycleError};
+use crate::lifecycle::{outdated, recover, Context, LifecycleError};
 use crate::name::{name_from_scope_unit, Name};
 use crate::security::selinux::HostSelinux;
 use crate::security::userns::RANGE_SIZE;
@@ -136,6 +136,8 @@ pub struct ListEntry {
     pub state: ListState,
     /// Its processes are frozen (`berth pause`).
     pub paused: bool,
+    /// It runs, and its processes map files from /usr replaced or deleted since they started.
+    pub outdated: bool,
     pub unit: String,
     /// Empty without a valid definition.
     pub description: String,
@@ -174,6 +176,10 @@ pub struct ContainerStatus {
     pub state: UnitState,
     /// Its processes are frozen (`berth pause`).
     pub paused: bool,
+    /// `outdated_files` is not empty.
+    pub outdated: bool,
+    /// The files under /usr its processes map that the host replaced or deleted since.
+    pub outdated_files: Vec<String>,
     /// The definition's, else the unit's.
     pub description: String,
     pub unit: String,
@@ -259,6 +265,7 @@ pub fn list(ctx: &Context, systemd: &Systemd) -> Result<Vec<ListEntry>, StatusEr
                     definition: definition.as_ref().err().map(DefinitionProblem::of),
                 },
                 paused: unit.is_some_and(is_paused),
+                outdated: unit.is_some_and(|u| !outdated_files(u).is_empty()),
                 unit: n.scope_unit(),
                 description: definition
                     .as_ref()
@@ -299,6 +306,7 @@ pub fn status(
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
     let u = unit.as_ref();
+    let outdated_files = u.map(outdated_files).unwrap_or_default();
     let (description, definition_error) = match loaded {
         Ok(l) => (l.definition.description, None),
         Err(e) => (
@@ -310,6 +318,8 @@ pub fn status(
         name: name.clone(),
         state: UnitState::of(u),
         paused: u.is_some_and(is_paused),
+        outdated: !outdated_files.is_empty(),
+        outdated_files,
         description,
         unit: unit_name,
         slice: u.map(|u| u.slice.clone()),
@@ -341,6 +351,15 @@ pub fn status(
 /// Frozen while it runs; a stopped unit's leftover freezer cgroup says nothing.
 fn is_paused(unit: &UnitStatus) -> bool {
     unit.is_active() && freezer::is_frozen(unit)
+}
+
+/// What the unit's processes map from /usr that the host replaced since; nothing while it is
+/// not active.
+pub fn outdated_files(unit: &UnitStatus) -> Vec<String> {
+    if !unit.is_active() || unit.control_group.is_empty() {
+        return Vec::new();
+    }
+    outdated::outdated_files(&cgroup_pids(&unit.control_group))
 }
 
 /// The processes of a cgroup and its children, by PID, with their command lines.
