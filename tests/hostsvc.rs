@@ -1,15 +1,20 @@
 //! Host-service features of issue 18 against a real systemd: `berth pause` and `berth resume`
 //! freeze and thaw a container's processes; a container whose binary the host replaced is
-//! marked outdated and `berth apply --restart-outdated` restarts it and only it.
+//! marked outdated and `berth apply --restart-outdated` restarts it and only it; an IO
+//! bandwidth limit reaches the cgroup's blkio.throttle (v1) or io.max (v2) file.
 //!
 //! Run inside a real systemd like tests/system.rs.
 
 use std::fs;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
 use std::thread::sleep;
 use std::time::Duration;
 
 mod common;
 
+use berth::systemd::cgroup_version;
+use berth::unit::CgroupVersion;
 use common::{berth, berth_ok, define, status_json};
 
 #[test]
@@ -208,4 +213,113 @@ fn a_container_whose_binary_the_host_replaced_is_outdated_and_restarted_alone() 
     );
     assert_eq!(list_entry("old")["outdated"], false);
     berth_ok(&["stop", "old", "steady"]);
+}
+
+/// A block device node of this machine, with its major:minor: the disk / is on where it is on
+/// one, else the first disk in /sys/block (the sandbox's / is an overlay, on no device). Where
+/// the disk has no node in /dev (the sandbox's /dev is its own), one is made under /run: systemd
+/// only needs a node to find the device number by.
+fn block_device() -> Option<(String, String)> {
+    let dev = fs::metadata("/").unwrap().dev();
+    let root = format!("{}:{}", libc::major(dev), libc::minor(dev));
+    let of_root = Path::new(&format!("/sys/dev/block/{root}"))
+        .canonicalize()
+        .ok()
+        .and_then(|p| Some(p.file_name()?.to_string_lossy().into_owned()));
+    let disks = fs::read_dir("/sys/block")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("device").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned());
+    of_root.into_iter().chain(disks).find_map(|name| {
+        let majmin = fs::read_to_string(format!("/sys/class/block/{name}/dev")).ok()?;
+        let majmin = majmin.trim().to_owned();
+        let node = format!("/dev/{name}");
+        if fs::metadata(&node).is_ok_and(|m| m.file_type().is_block_device()) {
+            return Some((node, majmin));
+        }
+        let (major, minor) = majmin.split_once(':')?;
+        let made = format!("/run/berth-test-{name}");
+        let _ = fs::remove_file(&made);
+        let path = std::ffi::CString::new(made.clone()).unwrap();
+        // SAFETY: `path` is a NUL-terminated string that outlives the call.
+        let rc = unsafe {
+            libc::mknod(
+                path.as_ptr(),
+                libc::S_IFBLK | 0o600,
+                libc::makedev(major.parse().ok()?, minor.parse().ok()?),
+            )
+        };
+        (rc == 0).then_some((made, majmin))
+    })
+}
+
+#[test]
+#[ignore = "runs inside a real systemd"]
+fn an_io_bandwidth_limit_reaches_the_cgroup() {
+    common::assert_systemd_is_pid1();
+    let Some((node, majmin)) = block_device() else {
+        let why = "this machine has no block device to limit (no disk in /sys/block)";
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the IO limit test cannot run: {why}; under CI=true it must"
+        );
+        eprintln!("SKIP the IO limit test: {why}");
+        return;
+    };
+    eprintln!("limiting {node} ({majmin})");
+    define(
+        "io",
+        &format!(
+            "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n\
+             [resources]\nmemory_low = \"16M\"\n\
+             [resources.io_read_bandwidth_max]\n\"{node}\" = \"10M\"\n\
+             [resources.io_write_bandwidth_max]\n\"{node}\" = \"5M\"\n\
+             [resources.io_read_iops_max]\n\"{node}\" = 1000\n"
+        ),
+    );
+    let out = berth(&["start", "io"]);
+    assert!(out.status.success(), "berth start io failed");
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    let cgroup = status_json("io")["control_group"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rel = cgroup.trim_start_matches('/');
+    match cgroup_version().unwrap() {
+        CgroupVersion::V1 => {
+            let dir = Path::new("/sys/fs/cgroup/blkio").join(rel);
+            let read = fs::read_to_string(dir.join("blkio.throttle.read_bps_device")).unwrap();
+            assert!(
+                read.lines().any(|l| l == format!("{majmin} 10485760")),
+                "blkio.throttle.read_bps_device: {read:?}"
+            );
+            let write = fs::read_to_string(dir.join("blkio.throttle.write_bps_device")).unwrap();
+            assert!(
+                write.lines().any(|l| l == format!("{majmin} 5242880")),
+                "blkio.throttle.write_bps_device: {write:?}"
+            );
+            for key in ["memory_low", "io_read_iops_max"] {
+                assert!(
+                    said.contains(&format!("resources.{key} is not enforced")),
+                    "no warning for {key}: {said}"
+                );
+            }
+        }
+        CgroupVersion::V2 => {
+            let dir = Path::new("/sys/fs/cgroup").join(rel);
+            let max = fs::read_to_string(dir.join("io.max")).unwrap();
+            let line = max
+                .lines()
+                .find(|l| l.starts_with(&format!("{majmin} ")))
+                .unwrap_or_else(|| panic!("no {majmin} in io.max: {max:?}"));
+            for want in ["rbps=10485760", "wbps=5242880", "riops=1000"] {
+                assert!(line.contains(want), "io.max: {line}");
+            }
+            let low = fs::read_to_string(dir.join("memory.low")).unwrap();
+            assert_eq!(low.trim(), "16777216");
+        }
+    }
+    berth_ok(&["stop", "io"]);
 }

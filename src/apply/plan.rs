@@ -179,6 +179,11 @@ fn property_json(v: &PropertyValue) -> serde_json::Value {
             .map(|(dev, access)| serde_json::json!([dev, access]))
             .collect::<Vec<_>>()
             .into(),
+        PropertyValue::DeviceLimits(d) => d
+            .iter()
+            .map(|(dev, limit)| serde_json::json!([dev, limit]))
+            .collect::<Vec<_>>()
+            .into(),
     }
 }
 
