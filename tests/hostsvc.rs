@@ -1,7 +1,9 @@
 //! Host-service features of issue 18 against a real systemd: `berth pause` and `berth resume`
 //! freeze and thaw a container's processes; a container whose binary the host replaced is
 //! marked outdated and `berth apply --restart-outdated` restarts it and only it; an IO
-//! bandwidth limit reaches the cgroup's blkio.throttle (v1) or io.max (v2) file.
+//! bandwidth limit reaches the cgroup's blkio.throttle (v1) or io.max (v2) file; a host unit
+//! with User=, Environment= and a drop-in becomes a definition that checks clean and runs the
+//! same binary as that user, and a template instance works.
 //!
 //! Run inside a real systemd like tests/system.rs.
 
@@ -322,4 +324,171 @@ fn an_io_bandwidth_limit_reaches_the_cgroup() {
         }
     }
     berth_ok(&["stop", "io"]);
+}
+
+/// Writes a host unit (and its drop-ins) under /etc/systemd/system and reloads systemd.
+fn host_unit(name: &str, text: &str, dropins: &[(&str, &str)]) {
+    fs::write(format!("/etc/systemd/system/{name}"), text).unwrap();
+    for (file, text) in dropins {
+        let dir = format!("/etc/systemd/system/{name}.d");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(format!("{dir}/{file}"), text).unwrap();
+    }
+    let reload = common::sh("systemctl daemon-reload && echo reloaded");
+    assert!(reload.contains("reloaded"), "{reload}");
+}
+
+/// The NUL-separated environment of a process.
+fn environ(pid: u32) -> Vec<String> {
+    let bytes = fs::read(format!("/proc/{pid}/environ")).unwrap();
+    bytes
+        .split(|b| *b == 0)
+        .filter(|v| !v.is_empty())
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect()
+}
+
+#[test]
+#[ignore = "runs inside a real systemd"]
+fn a_host_unit_becomes_a_container_running_its_binary_as_its_user() {
+    common::assert_systemd_is_pid1();
+    host_unit(
+        "berth-test-svc.service",
+        "[Unit]\nDescription=berth test service\n\
+         [Service]\nExecStart=/usr/bin/sleep infinity\nUser=nobody\nGroup=nogroup\n\
+         Environment=GREETING=hello\nMemoryMax=64M\n",
+        &[(
+            "10-berth.conf",
+            "[Service]\nEnvironment=FROM_DROPIN=yes\nWorkingDirectory=/tmp\n",
+        )],
+    );
+    let printed = berth_ok(&[
+        "create",
+        "svc",
+        "--from-unit",
+        "berth-test-svc.service",
+        "--dry-run",
+    ]);
+    assert!(!Path::new("/etc/berth/containers/svc.toml").exists());
+    assert!(
+        printed.contains("#   /etc/systemd/system/berth-test-svc.service.d/10-berth.conf"),
+        "{printed}"
+    );
+    for line in [
+        "description = \"berth test service\"",
+        "command = [\"/usr/bin/sleep\", \"infinity\"]",
+        "user = \"nobody\"",
+        "working_directory = \"/tmp\"",
+        "GREETING = \"hello\"",
+        "FROM_DROPIN = \"yes\"",
+        "memory_max = \"64M\"",
+        "#   Group=nogroup: berth runs the command with the user's own groups",
+        "#   systemctl disable --now berth-test-svc.service",
+    ] {
+        assert!(
+            printed.lines().any(|l| l == line),
+            "no `{line}` in:\n{printed}"
+        );
+    }
+    assert_eq!(
+        berth_ok(&["create", "svc", "--from-unit", "berth-test-svc.service"]),
+        "wrote /etc/berth/containers/svc.toml from berth-test-svc.service\n"
+    );
+    assert_eq!(
+        fs::read_to_string("/etc/berth/containers/svc.toml").unwrap(),
+        printed
+    );
+    berth_ok(&["check", "svc"]);
+    // A second create does not overwrite it.
+    let again = berth(&["create", "svc", "--from-unit", "berth-test-svc.service"]);
+    assert_eq!(again.status.code(), Some(1));
+
+    berth_ok(&["start", "svc"]);
+    let payload = common::first_child(common::leader("svc"));
+    let exe = fs::read_link(format!("/proc/{payload}/exe")).unwrap();
+    assert_eq!(exe, Path::new("/usr/bin/sleep"));
+    let nobody = common::sh("id -u nobody");
+    let uid = common::proc_status(payload, "Uid");
+    assert_eq!(
+        uid.split_whitespace().next(),
+        Some(nobody.trim()),
+        "Uid: {uid}"
+    );
+    let env = environ(payload);
+    for var in ["GREETING=hello", "FROM_DROPIN=yes"] {
+        assert!(env.iter().any(|e| e == var), "no {var} in {env:?}");
+    }
+    berth_ok(&["stop", "svc"]);
+    // The host unit is untouched, and was never started.
+    assert!(
+        fs::read_to_string("/etc/systemd/system/berth-test-svc.service")
+            .unwrap()
+            .starts_with("[Unit]\nDescription=berth test service\n")
+    );
+    assert_eq!(
+        common::sh("systemctl is-active berth-test-svc.service").trim(),
+        "inactive"
+    );
+}
+
+#[test]
+#[ignore = "runs inside a real systemd"]
+fn a_template_instance_becomes_a_container_and_what_cannot_run_is_refused() {
+    common::assert_systemd_is_pid1();
+    host_unit(
+        "berth-test-tpl@.service",
+        "[Service]\nExecStart=/usr/bin/sleep %i\n",
+        &[],
+    );
+    let out = berth(&["create", "tpl", "--from-unit", "berth-test-tpl@.service"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: berth-test-tpl@.service is a template: name an instance, such as \
+         berth-test-tpl@INSTANCE.service\n"
+    );
+    let printed = berth_ok(&[
+        "create",
+        "tpl",
+        "--from-unit",
+        "berth-test-tpl@1000.service",
+        "--dry-run",
+    ]);
+    assert!(
+        printed.contains("command = [\"/usr/bin/sleep\", \"1000\"]"),
+        "{printed}"
+    );
+
+    host_unit(
+        "berth-test-wrapper.service",
+        "[Service]\nExecStart=/bin/sh -c 'systemctl start other.service; exec sleep infinity'\n",
+        &[],
+    );
+    let out = berth(&[
+        "create",
+        "wrapper",
+        "--from-unit",
+        "berth-test-wrapper.service",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.starts_with(
+            "error: berth-test-wrapper.service cannot run in a container: its \
+                          ExecStart= (/bin/sh -c systemctl start other.service; exec sleep \
+                          infinity) runs systemctl, which needs the host's PID 1"
+        ),
+        "{said}"
+    );
+    assert!(!Path::new("/etc/berth/containers/wrapper.toml").exists());
+    let out = berth(&[
+        "create",
+        "nothing",
+        "--from-unit",
+        "berth-test-none.service",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: no unit berth-test-none.service on this host\n"
+    );
 }

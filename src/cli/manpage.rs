@@ -132,6 +132,20 @@ pub const EXIT_STATUS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "create",
+        &[
+            (
+                "0",
+                "The definition was written (or printed, with \\fB\\-\\-dry\\-run\\fR).",
+            ),
+            (
+                "1",
+                "The unit is not found, is a template without an instance, cannot run in a \
+                   container, or the container is defined already; nothing was written.",
+            ),
+        ],
+    ),
+    (
         "pause",
         &[
             (

@@ -4,6 +4,7 @@
 mod apply;
 mod check;
 pub mod complete;
+mod create;
 mod image;
 mod inspect;
 pub mod json;
@@ -98,6 +99,28 @@ pub enum Command {
         /// Print JSON
         #[arg(long)]
         json: bool,
+    },
+    /// Write a definition made from a host service unit
+    ///
+    /// Reads UNIT as systemd loaded it (so its drop-ins and specifiers are applied; a
+    /// template needs an instance, foo@bar.service) and writes NAME.toml in the first
+    /// directory of the search path (/etc/berth/containers): ExecStart=, User=, Environment=,
+    /// WorkingDirectory=, KillSignal=, TimeoutStopSec=, the description and the resource
+    /// limits it sets, with comments saying what did not map and why (Group=,
+    /// EnvironmentFile=, Type=notify, ...). The file checks clean, or is not written. Refuses
+    /// a unit that cannot run in a container: one whose ExecStart= runs systemctl (it needs
+    /// the host's PID 1), Type=forking, a program outside /usr, several ExecStart= lines. The
+    /// host unit is not changed: once the container runs, disable it with systemctl disable
+    /// --now UNIT.
+    Create {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The host's service unit, such as nginx.service or foo@bar.service
+        #[arg(long, value_name = "UNIT", required = true)]
+        from_unit: String,
+        /// Print the definition rather than write it
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Print the files that make up a definition, in the order they are applied
     ///
@@ -346,6 +369,11 @@ pub fn main() -> ExitCode {
         } => check::run(&search, &targets, place.as_deref(), json),
         Command::Show { name, origin, json } => inspect::show(&search, &name, origin, json),
         Command::Cat { name } => inspect::cat(&search, &name),
+        Command::Create {
+            name,
+            from_unit,
+            dry_run,
+        } => create::from_unit(&ctx, &name, &from_unit, dry_run),
         Command::List { json } => status::list(&ctx, json),
         Command::Status { name, json } => status::status(&ctx, &name, json),
         Command::Start { names } => run::start(&ctx, &names),

@@ -11,6 +11,7 @@ use zbus::proxy::CacheProperties;
 use zbus::zvariant::OwnedObjectPath;
 
 use super::error::{error_name, is_no_such_unit, SystemdError};
+use super::host_unit::HostUnit;
 use super::job;
 use super::proxies::{ManagerProxyBlocking, UnitObjectProxyBlocking};
 use super::status::{type_interface, TypeProperties, UnitProperties, UnitStatus};
@@ -202,6 +203,26 @@ impl Systemd {
             "Get",
             "org.freedesktop.systemd1.Manager.DefaultTasksMax",
         ))
+    }
+
+    /// A host service as systemd loads it (loading it if needed), for `berth create
+    /// --from-unit`; None when systemd finds no such unit.
+    pub fn host_unit(&self, unit: &str) -> Result<Option<HostUnit>, SystemdError> {
+        let path = self
+            .manager
+            .load_unit(unit)
+            .map_err(call_err("LoadUnit", unit))?;
+        let object = self.unit_object(&path, unit)?;
+        let files = object
+            .unit_files("org.freedesktop.systemd1.Unit")
+            .map_err(call_err("GetAll", unit))?;
+        if matches!(files.load_state.as_str(), "not-found" | "masked") {
+            return Ok(None);
+        }
+        let service = object
+            .service_properties("org.freedesktop.systemd1.Service")
+            .map_err(call_err("GetAll", unit))?;
+        Ok(Some(HostUnit::new(files, service)))
     }
 
     /// The unit's state, or None when systemd has no such unit loaded.

@@ -8,6 +8,7 @@
 mod cgroup;
 mod error;
 pub mod freezer;
+mod host_unit;
 mod job;
 mod machined;
 mod manager;
@@ -17,6 +18,7 @@ mod value;
 
 pub use cgroup::{cgroup_pids, cgroup_version};
 pub use error::{MachinedError, SystemdError};
+pub use host_unit::HostUnit;
 pub use machined::Machined;
 pub use manager::Systemd;
 pub use status::UnitStatus;
