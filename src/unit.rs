@@ -33,6 +33,8 @@ pub enum PropertyValue {
     Bytes(Vec<u8>),
     /// DeviceAllow: (device, access) pairs.
     Devices(Vec<(String, String)>),
+    /// IOReadBandwidthMax and the like: (device path, limit) pairs.
+    DeviceLimits(Vec<(String, u64)>),
 }
 
 impl PropertyValue {
@@ -46,6 +48,7 @@ impl PropertyValue {
             PropertyValue::U32s(_) => "au",
             PropertyValue::Bytes(_) => "ay",
             PropertyValue::Devices(_) => "a(ss)",
+            PropertyValue::DeviceLimits(_) => "a(st)",
         }
     }
 }

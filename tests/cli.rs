@@ -71,7 +71,7 @@ error: unknown key `memroy_max` in [resources]
 9 | memroy_max = "256M"
   | ^^^^^^^^^^
   = key: resources.memroy_max
-  = expected: one of memory_max, memory_high, memory_swap_max, cpu_quota, cpu_weight, io_weight, tasks_max, allowed_cpus, devices
+  = expected: one of memory_max, memory_high, memory_swap_max, memory_low, cpu_quota, cpu_weight, io_weight, io_read_bandwidth_max, io_write_bandwidth_max, io_read_iops_max, io_write_iops_max, tasks_max, allowed_cpus, devices
   = help: did you mean `memory_max`?
 
 error: invalid value for `resources.cpu_quota`: "50" is not a percentage

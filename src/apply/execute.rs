@@ -80,6 +80,9 @@ pub struct Options {
     /// while apply ran: berth-apply.service needs it, since systemd does not watch the paths
     /// of berth.path while the unit it triggered runs. It costs a walk of the search path.
     pub until_stable: bool,
+    /// Also restart the running containers that a host update left outdated
+    /// ([`crate::lifecycle::outdated`]).
+    pub restart_outdated: bool,
 }
 
 /// Takes the apply lock (waiting for it, after telling `on_wait` who holds it), cleans up after
@@ -94,6 +97,7 @@ pub fn prepare(
         names,
         dry_run,
         until_stable,
+        restart_outdated,
     } = options;
     let dry_run = *dry_run;
     let lock = ApplyLock::acquire(&ctx.paths.run.join(LOCK_FILE), !dry_run, on_wait)?;
@@ -112,8 +116,12 @@ pub fn prepare(
         cgroup: systemd::cgroup_version().at("detect the cgroup version of", "/sys/fs/cgroup")?,
         default_tasks_max: systemd.default_tasks_max()?,
     };
+    let mut plan = plan::plan(&desired, &observed, only.as_ref(), host);
+    if *restart_outdated {
+        plan::restart_outdated(&mut plan, &outdated(&systemd, &observed)?);
+    }
     Ok(Prepared {
-        plan: plan::plan(&desired, &observed, only.as_ref(), host),
+        plan,
         invalid_files,
         warnings,
         fingerprint,
@@ -193,6 +201,29 @@ fn observed(ctx: &Context, systemd: &Systemd) -> Result<BTreeMap<Name, Observed>
             },
         };
         out.insert(name, seen);
+    }
+    Ok(out)
+}
+
+/// berth's running containers that map files from /usr replaced since they started, with
+/// those files.
+fn outdated(
+    systemd: &Systemd,
+    observed: &BTreeMap<Name, Observed>,
+) -> Result<BTreeMap<Name, Vec<String>>, ApplyError> {
+    let mut out = BTreeMap::new();
+    for name in observed
+        .iter()
+        .filter(|(_, o)| matches!(o, Observed::Berth(_)))
+        .map(|(n, _)| n)
+    {
+        let Some(unit) = systemd.unit_status(&name.scope_unit())? else {
+            continue;
+        };
+        let files = crate::lifecycle::status::outdated_files(&unit);
+        if !files.is_empty() {
+            out.insert(name.clone(), files);
+        }
     }
     Ok(out)
 }

@@ -179,6 +179,11 @@ fn property_json(v: &PropertyValue) -> serde_json::Value {
             .map(|(dev, access)| serde_json::json!([dev, access]))
             .collect::<Vec<_>>()
             .into(),
+        PropertyValue::DeviceLimits(d) => d
+            .iter()
+            .map(|(dev, limit)| serde_json::json!([dev, limit]))
+            .collect::<Vec<_>>()
+            .into(),
     }
 }
 
@@ -434,6 +439,48 @@ fn classify(
     })
 }
 
+/// `--restart-outdated`: a running container of berth's that maps files from /usr the host
+/// replaced since it started (`outdated`, with those files) is restarted, whatever else the
+/// plan had for it, unless the plan stops it or refuses to touch it. The others are left as
+/// planned.
+pub fn restart_outdated(plan: &mut Plan, outdated: &BTreeMap<Name, Vec<String>>) {
+    for e in &mut plan.entries {
+        let Some(files) = outdated.get(&e.name) else {
+            continue;
+        };
+        if !matches!(e.action, Action::Unchanged | Action::Update) {
+            continue;
+        }
+        let also = match e.action {
+            Action::Update => format!("; and {}", e.reason),
+            _ => String::new(),
+        };
+        e.action = Action::Restart;
+        e.reason = format!(
+            "outdated: it maps {} replaced on the host since it started{also}",
+            list_files(files)
+        );
+        e.properties.clear();
+    }
+    plan.entries
+        .sort_by(|a, b| (a.action, &a.name).cmp(&(b.action, &b.name)));
+}
+
+/// At most three files named, then how many more.
+fn list_files(files: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = files
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if files.len() > SHOWN {
+        text.push_str(&format!(" and {} more", files.len() - SHOWN));
+    }
+    text
+}
+
 /// A container berth runs, against its definition.
 fn compare(name: &Name, loaded: &Loaded, state: &State, host: Host) -> Entry {
     let autostart = loaded.definition.autostart;
@@ -590,6 +637,54 @@ mod tests {
         assert!(one(Some(defined("web", &off)), None, HOST_V1).is_empty());
         assert!(one(Some(Desired::Gone), None, HOST_V1).is_empty());
         assert!(one(Some(Desired::Masked("/etc/x".into())), None, HOST_V1).is_empty());
+    }
+
+    #[test]
+    fn restart_outdated_restarts_exactly_the_outdated_running_containers() {
+        let d: BTreeMap<Name, Desired> = [
+            (n("web"), defined("web", WEB)),
+            (n("db"), defined("db", WEB)),
+            (n("gone"), Desired::Gone),
+        ]
+        .into_iter()
+        .collect();
+        let o: BTreeMap<Name, Observed> = [
+            (n("web"), started("web", WEB)),
+            (n("db"), started("db", WEB)),
+            (n("gone"), started("gone", WEB)),
+        ]
+        .into_iter()
+        .collect();
+        let mut p = plan(&d, &o, None, HOST_V1);
+        let files = |f: &[&str]| f.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let outdated: BTreeMap<Name, Vec<String>> = [
+            (
+                n("web"),
+                files(&["/usr/bin/a", "/usr/lib/b", "/usr/lib/c", "/usr/lib/d"]),
+            ),
+            (n("gone"), files(&["/usr/bin/a"])),
+        ]
+        .into_iter()
+        .collect();
+        restart_outdated(&mut p, &outdated);
+        let actions: Vec<(&str, Action, &str)> = p
+            .entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.action, e.reason.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("gone", Action::Stop, "its definition is gone"),
+                (
+                    "web",
+                    Action::Restart,
+                    "outdated: it maps /usr/bin/a, /usr/lib/b, /usr/lib/c and 1 more replaced \
+                     on the host since it started"
+                ),
+                ("db", Action::Unchanged, "running as defined"),
+            ]
+        );
     }
 
     #[test]

@@ -21,12 +21,26 @@ fn waiting(what: &str) -> impl FnOnce(&apply::lock::Holder) + '_ {
 /// How often apply starts over when the definitions change while it runs.
 const ROUNDS: usize = 3;
 
-pub fn apply(ctx: &Context, raw: &[String], dry_run: bool, until_stable: bool, json: bool) -> u8 {
+/// `berth apply`'s switches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    pub dry_run: bool,
+    pub until_stable: bool,
+    pub restart_outdated: bool,
+}
+
+pub fn apply(ctx: &Context, raw: &[String], flags: Flags, json: bool) -> u8 {
+    let Flags {
+        dry_run,
+        until_stable,
+        restart_outdated,
+    } = flags;
     let options = match names(raw) {
         Ok(names) => apply::Options {
             names,
             dry_run,
             until_stable: until_stable && !dry_run,
+            restart_outdated,
         },
         Err(code) => return code,
     };

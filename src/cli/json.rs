@@ -177,6 +177,17 @@ pub const OUTPUTS: &[Output] = &[
                  invalid); running+orphan and the like for a running container whose \
                  definition is gone, masked or invalid",
             ),
+            field(
+                "paused",
+                Shape::Boolean,
+                "its processes are frozen by berth pause (the state stays running)",
+            ),
+            field(
+                "outdated",
+                Shape::Boolean,
+                "it runs, and its processes map files from /usr that the host replaced or \
+                 deleted since they started (berth apply --restart-outdated restarts it)",
+            ),
             field("unit", Shape::String, "its scope unit, berth-NAME.scope"),
             field(
                 "description",
@@ -219,6 +230,22 @@ pub const OUTPUTS: &[Output] = &[
         shape: Shape::Object(&[
             field("name", Shape::String, "the container's name"),
             field("state", Shape::OneOf(UNIT_STATES), "from its unit"),
+            field(
+                "paused",
+                Shape::Boolean,
+                "its processes are frozen by berth pause (the state stays running)",
+            ),
+            field(
+                "outdated",
+                Shape::Boolean,
+                "it runs, and its processes map files from /usr that the host replaced or \
+                 deleted since they started (berth apply --restart-outdated restarts it)",
+            ),
+            field(
+                "outdated_files",
+                Shape::Array(&Shape::String),
+                "those files, as the container sees them; empty when not outdated",
+            ),
             field(
                 "description",
                 Shape::String,

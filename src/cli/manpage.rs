@@ -132,6 +132,44 @@ pub const EXIT_STATUS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "create",
+        &[
+            (
+                "0",
+                "The definition was written (or printed, with \\fB\\-\\-dry\\-run\\fR).",
+            ),
+            (
+                "1",
+                "The unit is not found, is a template without an instance, cannot run in a \
+                   container, or the container is defined already; nothing was written.",
+            ),
+        ],
+    ),
+    (
+        "pause",
+        &[
+            (
+                "0",
+                "Every container named is paused now (also one that already was).",
+            ),
+            (
+                "1",
+                "A container is not running, or this host cannot freeze it (berth says what \
+                   it lacks); the others named were paused.",
+            ),
+        ],
+    ),
+    (
+        "resume",
+        &[
+            (
+                "0",
+                "Every container named runs unfrozen now (also one that was not paused).",
+            ),
+            ("1", "A container is not running, or thawing it failed."),
+        ],
+    ),
+    (
         "exec",
         &[
             (

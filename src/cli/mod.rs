@@ -4,6 +4,7 @@
 mod apply;
 mod check;
 pub mod complete;
+mod create;
 mod image;
 mod inspect;
 pub mod json;
@@ -100,6 +101,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a definition made from a host service unit
+    ///
+    /// Reads UNIT as systemd loaded it (so its drop-ins and specifiers are applied; a
+    /// template needs an instance, foo@bar.service) and writes NAME.toml in the first
+    /// directory of the search path (/etc/berth/containers): ExecStart=, User=, Environment=,
+    /// WorkingDirectory=, KillSignal=, TimeoutStopSec=, the description and the resource
+    /// limits it sets, with comments saying what did not map and why (Group=,
+    /// EnvironmentFile=, Type=notify, ...). The file checks clean, or is not written. Refuses
+    /// a unit that cannot run in a container: one whose ExecStart= runs systemctl (it needs
+    /// the host's PID 1), Type=forking, a program outside /usr, several ExecStart= lines. The
+    /// host unit is not changed: once the container runs, disable it with systemctl disable
+    /// --now UNIT.
+    Create {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The host's service unit, such as nginx.service or foo@bar.service
+        #[arg(long, value_name = "UNIT", required = true)]
+        from_unit: String,
+        /// Print the definition rather than write it
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the files that make up a definition, in the order they are applied
     ///
     /// Each file under a comment naming it, like systemctl cat. Works on invalid definitions
@@ -165,6 +188,26 @@ pub enum Command {
         #[arg(long, short = 's', default_value = "SIGTERM")]
         signal: String,
     },
+    /// Freeze every process of running containers, until berth resume
+    ///
+    /// With systemd's FreezeUnit where the host runs the unified cgroup hierarchy (cgroup v2);
+    /// on cgroup v1 with the freezer controller: the scope's processes are moved into its
+    /// cgroup under /sys/fs/cgroup/freezer, which is frozen. Returns once every process is
+    /// frozen; fails, saying what the host lacks, where neither is possible. The container
+    /// stays running (list and status say paused); its memory stays in use. Resume a paused
+    /// container before stopping it: on cgroup v1, frozen processes cannot act on signals.
+    Pause {
+        #[arg(required = true, value_name = "NAME", add = ArgValueCompleter::new(complete::known))]
+        names: Vec<String>,
+    },
+    /// Thaw containers frozen by berth pause
+    ///
+    /// Returns once their processes run again. A running container that is not paused is
+    /// left as it is.
+    Resume {
+        #[arg(required = true, value_name = "NAME", add = ArgValueCompleter::new(complete::known))]
+        names: Vec<String>,
+    },
     /// Run a command inside a running container, with its confinement; exits with its status
     ///
     /// The command runs in the container's namespaces and cgroup, with the payload's
@@ -222,6 +265,11 @@ pub enum Command {
         /// berth-apply.service does: systemd does not watch berth.path's paths meanwhile
         #[arg(long, conflicts_with = "dry_run")]
         until_stable: bool,
+        /// Also restart the running containers whose processes map files from /usr that the
+        /// host replaced or deleted since they started (after a package update; berth list
+        /// marks them outdated)
+        #[arg(long)]
+        restart_outdated: bool,
         /// Print the plan and the results as JSON, with a top-level `changed` boolean
         #[arg(long)]
         json: bool,
@@ -322,12 +370,19 @@ pub fn main() -> ExitCode {
         } => check::run(&search, &targets, place.as_deref(), json),
         Command::Show { name, origin, json } => inspect::show(&search, &name, origin, json),
         Command::Cat { name } => inspect::cat(&search, &name),
+        Command::Create {
+            name,
+            from_unit,
+            dry_run,
+        } => create::from_unit(&ctx, &name, &from_unit, dry_run),
         Command::List { json } => status::list(&ctx, json),
         Command::Status { name, json } => status::status(&ctx, &name, json),
         Command::Start { names } => run::start(&ctx, &names),
         Command::Stop { names, timeout } => run::stop(&ctx, &names, timeout),
         Command::Restart { names, timeout } => run::restart(&ctx, &names, timeout),
         Command::Kill { name, signal } => run::kill(&ctx, &name, &signal),
+        Command::Pause { names } => run::pause(&ctx, &names),
+        Command::Resume { names } => run::resume(&ctx, &names),
         Command::Exec { name, command } => run::exec(&ctx, &name, &command),
         Command::Shell { name } => run::exec(&ctx, &name, &[]),
         Command::Image { command } => match command {
@@ -340,8 +395,18 @@ pub fn main() -> ExitCode {
             names,
             dry_run,
             until_stable,
+            restart_outdated,
             json,
-        } => apply::apply(&ctx, &names, dry_run, until_stable, json),
+        } => apply::apply(
+            &ctx,
+            &names,
+            apply::Flags {
+                dry_run,
+                until_stable,
+                restart_outdated,
+            },
+            json,
+        ),
         Command::Enable { name, now } => apply::set_autostart(&ctx, &name, true, now),
         Command::Disable { name, now } => apply::set_autostart(&ctx, &name, false, now),
         Command::Logs {

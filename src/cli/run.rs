@@ -1,4 +1,4 @@
-//! `berth start`, `stop`, `restart`, `kill`, `exec`, `shell` and `logs`.
+//! `berth start`, `stop`, `restart`, `kill`, `pause`, `resume`, `exec`, `shell` and `logs`.
 
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::exit;
 use crate::definition::value::Signal;
+use crate::lifecycle::pause::{self, Paused, Resumed};
 use crate::lifecycle::stop::Stopped;
 use crate::lifecycle::{start, stop, Context, LifecycleError};
 use crate::name::Name;
@@ -91,6 +92,44 @@ pub fn kill(ctx: &Context, n: &str, signal: &str) -> u8 {
         Ok(()) => exit::OK,
         Err(e) => fail(&e),
     }
+}
+
+pub fn pause(ctx: &Context, names: &[String]) -> u8 {
+    let mut code = exit::OK;
+    for n in names {
+        let n = match name(n) {
+            Ok(n) => n,
+            Err(c) => return c,
+        };
+        match pause::pause(ctx, &n) {
+            Ok(Paused::Paused) => println!("paused {n}"),
+            Ok(Paused::AlreadyPaused) => println!("{n} is already paused"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = exit::FAILED;
+            }
+        }
+    }
+    code
+}
+
+pub fn resume(ctx: &Context, names: &[String]) -> u8 {
+    let mut code = exit::OK;
+    for n in names {
+        let n = match name(n) {
+            Ok(n) => n,
+            Err(c) => return c,
+        };
+        match pause::resume(ctx, &n) {
+            Ok(Resumed::Resumed) => println!("resumed {n}"),
+            Ok(Resumed::WasNotPaused) => println!("{n} is not paused"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = exit::FAILED;
+            }
+        }
+    }
+    code
 }
 
 /// Exits with the command's own exit code, like `machinectl shell` and `systemd-run --wait`.

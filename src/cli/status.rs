@@ -40,7 +40,7 @@ pub fn list(ctx: &Context, json: bool) -> u8 {
         .map(|e| {
             [
                 e.name.to_string(),
-                e.state.to_string(),
+                state_text(&e.state.to_string(), e.paused, e.outdated),
                 e.unit.clone(),
                 e.memory_current.map_or("-".into(), human_bytes),
                 e.tasks_current.map_or("-".into(), |t| t.to_string()),
@@ -54,6 +54,20 @@ pub fn list(ctx: &Context, json: bool) -> u8 {
     );
     println!("\n{} container(s) listed.", entries.len());
     exit::OK
+}
+
+/// The state with what is true of the running container besides: "running (paused,
+/// outdated)".
+fn state_text(state: &str, paused: bool, outdated: bool) -> String {
+    let marks: Vec<&str> = [(paused, "paused"), (outdated, "outdated")]
+        .into_iter()
+        .filter_map(|(on, word)| on.then_some(word))
+        .collect();
+    if marks.is_empty() {
+        state.to_owned()
+    } else {
+        format!("{state} ({})", marks.join(", "))
+    }
 }
 
 pub(crate) fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
@@ -141,9 +155,10 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
     } else {
         println!("{dot} {n} - {}", s.description);
     }
+    let state = state_text(s.state.as_str(), s.paused, s.outdated);
     match s.since_usec {
-        Some(since) => println!("     State: {} since {}", s.state, timestamp(since)),
-        None => println!("     State: {}", s.state),
+        Some(since) => println!("     State: {state} since {}", timestamp(since)),
+        None => println!("     State: {state}"),
     }
     match &s.slice {
         Some(slice) => println!("      Unit: {} (slice {slice})", s.unit),
@@ -187,6 +202,12 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
     {
         println!("Definition: {e}");
     }
+    if let Some((first, rest)) = s.outdated_files.split_first() {
+        println!("  Outdated: {first} (replaced on the host since it started)");
+        for f in rest {
+            println!("            {f}");
+        }
+    }
     if let Some(e) = &s.last_exit {
         println!("Last exit: {}", describe_exit(e));
     }
@@ -227,4 +248,20 @@ pub fn describe_exit(e: &Exit) -> String {
     };
     let t = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_micros(e.time_usec));
     format!("{how}{oom} at {t}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paused_and_outdated_are_said_after_the_state() {
+        assert_eq!(state_text("running", false, false), "running");
+        assert_eq!(state_text("running", true, false), "running (paused)");
+        assert_eq!(state_text("running", false, true), "running (outdated)");
+        assert_eq!(
+            state_text("running", true, true),
+            "running (paused, outdated)"
+        );
+    }
 }

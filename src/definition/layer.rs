@@ -347,7 +347,7 @@ mod tests {
               2 | memroy_max = \"256M\"\n  \
               | ^^^^^^^^^^\n  \
               = key: resources.memroy_max\n  \
-              = expected: one of memory_max, memory_high, memory_swap_max, cpu_quota, cpu_weight, io_weight, tasks_max, allowed_cpus, devices\n  \
+              = expected: one of memory_max, memory_high, memory_swap_max, memory_low, cpu_quota, cpu_weight, io_weight, io_read_bandwidth_max, io_write_bandwidth_max, io_read_iops_max, io_write_iops_max, tasks_max, allowed_cpus, devices\n  \
               = help: did you mean `memory_max`?\n"]
         );
     }

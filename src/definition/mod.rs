@@ -3,6 +3,7 @@
 //! the definition files.
 
 pub mod choices;
+pub mod from_unit;
 pub mod layer;
 pub mod model;
 pub mod render;

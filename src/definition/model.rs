@@ -64,10 +64,17 @@ pub struct Resources {
     pub memory_max: Option<Limit>,
     pub memory_high: Option<Limit>,
     pub memory_swap_max: Option<Limit>,
+    pub memory_low: Option<Limit>,
     /// Hundredths of a percent of one CPU.
     pub cpu_quota_permyriad: Option<u64>,
     pub cpu_weight: Option<u64>,
     pub io_weight: Option<u64>,
+    /// Block device (or a file on it) to bytes per second.
+    pub io_read_bandwidth_max: BTreeMap<String, Limit>,
+    pub io_write_bandwidth_max: BTreeMap<String, Limit>,
+    /// Block device (or a file on it) to operations per second.
+    pub io_read_iops_max: BTreeMap<String, Limit>,
+    pub io_write_iops_max: BTreeMap<String, Limit>,
     pub tasks_max: Option<Limit>,
     pub allowed_cpus: Option<BTreeSet<u32>>,
     /// Device path or class, to access ("r", "rw", "rwm", ...).
@@ -338,12 +345,17 @@ fn read_resources(r: &Reader<'_>) -> Resources {
         memory_max: r.limit(&res("memory_max")),
         memory_high: r.limit(&res("memory_high")),
         memory_swap_max: r.limit(&res("memory_swap_max")),
+        memory_low: r.limit(&res("memory_low")),
         cpu_quota_permyriad: match r.0.value(&res("cpu_quota")) {
             Some(Value::Permyriad(p)) => Some(*p),
             _ => None,
         },
         cpu_weight: r.int(&res("cpu_weight")),
         io_weight: r.int(&res("io_weight")),
+        io_read_bandwidth_max: r.limit_map(&res("io_read_bandwidth_max")),
+        io_write_bandwidth_max: r.limit_map(&res("io_write_bandwidth_max")),
+        io_read_iops_max: r.limit_map(&res("io_read_iops_max")),
+        io_write_iops_max: r.limit_map(&res("io_write_iops_max")),
         tasks_max: r.limit(&res("tasks_max")),
         allowed_cpus: match r.0.value(&res("allowed_cpus")) {
             Some(Value::Cpus(c)) => Some(c.clone()),
@@ -507,6 +519,17 @@ impl Reader<'_> {
     }
     fn paths(&self, p: &[&str]) -> Vec<PathBuf> {
         self.list(p).into_iter().map(PathBuf::from).collect()
+    }
+    fn limit_map(&self, p: &[&str]) -> BTreeMap<String, Limit> {
+        let table = KeyPath::of(p);
+        self.0
+            .entry_names(&table)
+            .into_iter()
+            .filter_map(|k| {
+                let v = self.limit(&[p, &[k.as_str()]].concat())?;
+                Some((k, v))
+            })
+            .collect()
     }
     fn string_map(&self, p: &[&str]) -> BTreeMap<String, String> {
         let table = KeyPath::of(p);

@@ -125,6 +125,12 @@ static RESOURCES: &[Key] = &[
         "swap limit (MemorySwapMax=; cgroup v2 only)",
     ),
     key(
+        "memory_low",
+        Kind::Scalar(Scalar::Size),
+        NoDefault,
+        "memory kept from reclaim while the host is short of memory (MemoryLow=; cgroup v2 only)",
+    ),
+    key(
         "cpu_quota",
         Kind::Scalar(Scalar::Percent),
         NoDefault,
@@ -141,6 +147,30 @@ static RESOURCES: &[Key] = &[
         Kind::Scalar(Scalar::Weight),
         NoDefault,
         "relative IO share, 1-10000 (IOWeight=; BlockIOWeight= on cgroup v1)",
+    ),
+    key(
+        "io_read_bandwidth_max",
+        Kind::Map(MapKey::AbsPath, Entry::Scalar(Scalar::Size)),
+        NoDefault,
+        "read bytes per second per block device, \"/dev/vda\" = \"10M\" (IOReadBandwidthMax=; BlockIOReadBandwidth= on cgroup v1)",
+    ),
+    key(
+        "io_write_bandwidth_max",
+        Kind::Map(MapKey::AbsPath, Entry::Scalar(Scalar::Size)),
+        NoDefault,
+        "written bytes per second per block device (IOWriteBandwidthMax=; BlockIOWriteBandwidth= on cgroup v1)",
+    ),
+    key(
+        "io_read_iops_max",
+        Kind::Map(MapKey::AbsPath, Entry::Scalar(Scalar::Tasks)),
+        NoDefault,
+        "read operations per second per block device (IOReadIOPSMax=; cgroup v2 only)",
+    ),
+    key(
+        "io_write_iops_max",
+        Kind::Map(MapKey::AbsPath, Entry::Scalar(Scalar::Tasks)),
+        NoDefault,
+        "write operations per second per block device (IOWriteIOPSMax=; cgroup v2 only)",
     ),
     key(
         "tasks_max",

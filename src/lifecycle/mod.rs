@@ -5,6 +5,8 @@
 
 pub mod confinement;
 pub mod lock;
+pub mod outdated;
+pub mod pause;
 pub mod recover;
 pub mod reset;
 pub mod start;

@@ -6,18 +6,17 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
-use std::path::Path;
 
 use serde::{Serialize, Serializer};
 
 use crate::container::Exit;
 use crate::definition::{self, LoadError, SearchError};
 use crate::lifecycle::state::{self, Phase, State};
-use crate::lifecycle::{recover, Context, LifecycleError};
+use crate::lifecycle::{outdated, recover, Context, LifecycleError};
 use crate::name::{name_from_scope_unit, Name};
 use crate::security::selinux::HostSelinux;
 use crate::security::userns::RANGE_SIZE;
-use crate::systemd::{Systemd, SystemdError, UnitStatus};
+use crate::systemd::{cgroup_pids, freezer, Systemd, SystemdError, UnitStatus};
 
 /// A container's scope unit as berth names its states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -135,6 +134,10 @@ pub struct ListEntry {
     #[serde(serialize_with = "as_string")]
     pub name: Name,
     pub state: ListState,
+    /// Its processes are frozen (`berth pause`).
+    pub paused: bool,
+    /// It runs, and its processes map files from /usr replaced or deleted since they started.
+    pub outdated: bool,
     pub unit: String,
     /// Empty without a valid definition.
     pub description: String,
@@ -171,6 +174,12 @@ pub struct ContainerStatus {
     #[serde(serialize_with = "as_string")]
     pub name: Name,
     pub state: UnitState,
+    /// Its processes are frozen (`berth pause`).
+    pub paused: bool,
+    /// `outdated_files` is not empty.
+    pub outdated: bool,
+    /// The files under /usr its processes map that the host replaced or deleted since.
+    pub outdated_files: Vec<String>,
     /// The definition's, else the unit's.
     pub description: String,
     pub unit: String,
@@ -255,6 +264,8 @@ pub fn list(ctx: &Context, systemd: &Systemd) -> Result<Vec<ListEntry>, StatusEr
                     unit: UnitState::of(unit),
                     definition: definition.as_ref().err().map(DefinitionProblem::of),
                 },
+                paused: unit.is_some_and(is_paused),
+                outdated: unit.is_some_and(|u| !outdated_files(u).is_empty()),
                 unit: n.scope_unit(),
                 description: definition
                     .as_ref()
@@ -295,6 +306,7 @@ pub fn status(
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
     let u = unit.as_ref();
+    let outdated_files = u.map(outdated_files).unwrap_or_default();
     let (description, definition_error) = match loaded {
         Ok(l) => (l.definition.description, None),
         Err(e) => (
@@ -305,6 +317,9 @@ pub fn status(
     Ok(ContainerStatus {
         name: name.clone(),
         state: UnitState::of(u),
+        paused: u.is_some_and(is_paused),
+        outdated: !outdated_files.is_empty(),
+        outdated_files,
         description,
         unit: unit_name,
         slice: u.map(|u| u.slice.clone()),
@@ -333,26 +348,24 @@ pub fn status(
     })
 }
 
+/// Frozen while it runs; a stopped unit's leftover freezer cgroup says nothing.
+fn is_paused(unit: &UnitStatus) -> bool {
+    unit.is_active() && freezer::is_frozen(unit)
+}
+
+/// What the unit's processes map from /usr that the host replaced since; nothing while it is
+/// not active.
+pub fn outdated_files(unit: &UnitStatus) -> Vec<String> {
+    if !unit.is_active() || unit.control_group.is_empty() {
+        return Vec::new();
+    }
+    outdated::outdated_files(&cgroup_pids(&unit.control_group))
+}
+
 /// The processes of a cgroup and its children, by PID, with their command lines.
 fn cgroup_processes(control_group: &str) -> Vec<Process> {
-    let rel = control_group.trim_start_matches('/');
-    let roots = [
-        "/sys/fs/cgroup/unified",
-        "/sys/fs/cgroup/systemd",
-        "/sys/fs/cgroup",
-    ];
-    let Some(dir) = roots
-        .iter()
-        .map(|r| Path::new(r).join(rel))
-        .find(|d| d.join("cgroup.procs").exists())
-    else {
-        return Vec::new();
-    };
-    let mut pids = Vec::new();
-    collect_pids(&dir, &mut pids);
-    pids.sort_unstable();
-    pids.dedup();
-    pids.into_iter()
+    cgroup_pids(control_group)
+        .into_iter()
         .map(|pid| {
             let command = fs::read(format!("/proc/{pid}/cmdline"))
                 .map(|b| {
@@ -364,17 +377,6 @@ fn cgroup_processes(control_group: &str) -> Vec<Process> {
             Process { pid, command }
         })
         .collect()
-}
-
-fn collect_pids(dir: &Path, out: &mut Vec<u32>) {
-    if let Ok(text) = fs::read_to_string(dir.join("cgroup.procs")) {
-        out.extend(text.lines().filter_map(|l| l.trim().parse::<u32>().ok()));
-    }
-    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            collect_pids(&entry.path(), out);
-        }
-    }
 }
 
 fn selinux_label(recorded: Option<&str>) -> String {

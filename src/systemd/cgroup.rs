@@ -1,7 +1,9 @@
 //! Which cgroup hierarchy this host runs: it decides the names of the resource properties
 //! ([`crate::unit::plan_scope`]).
 
+use std::fs;
 use std::io;
+use std::path::{Path, PathBuf};
 
 use nix::sys::statfs::{statfs, FsType, CGROUP2_SUPER_MAGIC};
 
@@ -30,6 +32,49 @@ fn version_of(fs_type: FsType) -> CgroupVersion {
     }
 }
 
+/// The directory of `control_group` (a unit's ControlGroup, "/berth.slice/...") in the
+/// hierarchy systemd tracks processes in: the unified one where it is mounted (v2, or hybrid's
+/// /sys/fs/cgroup/unified), else v1's name=systemd.
+pub fn tracking_dir(control_group: &str) -> Option<PathBuf> {
+    let rel = control_group.trim_start_matches('/');
+    [
+        "/sys/fs/cgroup/unified",
+        "/sys/fs/cgroup/systemd",
+        CGROUP_ROOT,
+    ]
+    .iter()
+    .map(|r| Path::new(r).join(rel))
+    .find(|d| d.join("cgroup.procs").exists())
+}
+
+/// Every process of `control_group` and the cgroups below it, by PID, without repeats; empty
+/// when the cgroup is gone.
+pub fn cgroup_pids(control_group: &str) -> Vec<u32> {
+    let mut pids = Vec::new();
+    if let Some(dir) = tracking_dir(control_group) {
+        collect_pids(&dir, &mut pids);
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+fn collect_pids(dir: &Path, out: &mut Vec<u32>) {
+    if let Ok(text) = fs::read_to_string(dir.join("cgroup.procs")) {
+        out.extend(parse_pids(&text));
+    }
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            collect_pids(&entry.path(), out);
+        }
+    }
+}
+
+/// cgroup.procs: one PID a line.
+pub(super) fn parse_pids(text: &str) -> impl Iterator<Item = u32> + '_ {
+    text.lines().filter_map(|l| l.trim().parse::<u32>().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +88,12 @@ mod tests {
         assert_eq!(version_of(TMPFS_MAGIC), CgroupVersion::V1);
         // A v1 hierarchy mounted at the root itself (unusual, but systemd treats it as v1).
         assert_eq!(version_of(CGROUP_SUPER_MAGIC), CgroupVersion::V1);
+    }
+
+    #[test]
+    fn cgroup_procs_lines_are_pids() {
+        let pids: Vec<u32> = parse_pids("12\n 345\n\nx\n").collect();
+        assert_eq!(pids, [12, 345]);
     }
 
     #[test]

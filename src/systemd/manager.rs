@@ -11,6 +11,7 @@ use zbus::proxy::CacheProperties;
 use zbus::zvariant::OwnedObjectPath;
 
 use super::error::{error_name, is_no_such_unit, SystemdError};
+use super::host_unit::HostUnit;
 use super::job;
 use super::proxies::{ManagerProxyBlocking, UnitObjectProxyBlocking};
 use super::status::{type_interface, TypeProperties, UnitProperties, UnitStatus};
@@ -145,6 +146,21 @@ impl Systemd {
             .map_err(call_err("KillUnit", unit))
     }
 
+    /// Freezes every process of the unit with the cgroup v2 freezer; returns once they are
+    /// frozen.
+    pub fn freeze_unit(&self, unit: &str) -> Result<(), SystemdError> {
+        self.manager
+            .freeze_unit(unit)
+            .map_err(call_err("FreezeUnit", unit))
+    }
+
+    /// Thaws what [`Systemd::freeze_unit`] froze; returns once the processes run again.
+    pub fn thaw_unit(&self, unit: &str) -> Result<(), SystemdError> {
+        self.manager
+            .thaw_unit(unit)
+            .map_err(call_err("ThawUnit", unit))
+    }
+
     /// Changes properties of a loaded unit, as `systemctl set-property` does; `runtime`: until
     /// the next reboot only (what berth wants for transient units). A running scope takes
     /// only resource-control properties (MemoryMax, TasksMax, CPUQuotaPerSecUSec, ...);
@@ -187,6 +203,26 @@ impl Systemd {
             "Get",
             "org.freedesktop.systemd1.Manager.DefaultTasksMax",
         ))
+    }
+
+    /// A host service as systemd loads it (loading it if needed), for `berth create
+    /// --from-unit`; None when systemd finds no such unit.
+    pub fn host_unit(&self, unit: &str) -> Result<Option<HostUnit>, SystemdError> {
+        let path = self
+            .manager
+            .load_unit(unit)
+            .map_err(call_err("LoadUnit", unit))?;
+        let object = self.unit_object(&path, unit)?;
+        let files = object
+            .unit_files("org.freedesktop.systemd1.Unit")
+            .map_err(call_err("GetAll", unit))?;
+        if matches!(files.load_state.as_str(), "not-found" | "masked") {
+            return Ok(None);
+        }
+        let service = object
+            .service_properties("org.freedesktop.systemd1.Service")
+            .map_err(call_err("GetAll", unit))?;
+        Ok(Some(HostUnit::new(files, service)))
     }
 
     /// The unit's state, or None when systemd has no such unit loaded.

@@ -7,6 +7,8 @@
 
 mod cgroup;
 mod error;
+pub mod freezer;
+mod host_unit;
 mod job;
 mod machined;
 mod manager;
@@ -14,8 +16,9 @@ mod proxies;
 mod status;
 mod value;
 
-pub use cgroup::cgroup_version;
+pub use cgroup::{cgroup_pids, cgroup_version};
 pub use error::{MachinedError, SystemdError};
+pub use host_unit::HostUnit;
 pub use machined::Machined;
 pub use manager::Systemd;
 pub use status::UnitStatus;

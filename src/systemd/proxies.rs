@@ -3,6 +3,7 @@
 use zbus::proxy;
 use zbus::zvariant::{OwnedObjectPath, Value};
 
+use super::host_unit::{ServiceProperties, UnitFiles};
 use super::status::{TypeProperties, UnitProperties};
 
 /// A unit as ListUnitsByPatterns returns it: name, description, load state, active state,
@@ -47,6 +48,12 @@ pub(super) trait Manager {
 
     fn kill_unit(&self, name: &str, whom: &str, signal: i32) -> zbus::Result<()>;
 
+    /// systemd (246 and later) answers once the unit's cgroup is frozen; only on the unified
+    /// hierarchy (252 here: `cg_freezer_supported()` wants cgroup v2 and cgroup.freeze).
+    fn freeze_unit(&self, name: &str) -> zbus::Result<()>;
+
+    fn thaw_unit(&self, name: &str) -> zbus::Result<()>;
+
     fn set_unit_properties(
         &self,
         name: &str,
@@ -62,6 +69,9 @@ pub(super) trait Manager {
     ) -> zbus::Result<()>;
 
     fn get_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
+
+    /// Loads a unit that is not loaded yet (a stopped host service), as systemctl show does.
+    fn load_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
 
     fn list_units_by_patterns(
         &self,
@@ -100,6 +110,14 @@ pub(super) trait UnitObject {
     /// GetAll of the unit type's interface (org.freedesktop.systemd1.Scope, ...).
     #[zbus(name = "GetAll")]
     fn type_properties(&self, interface: &str) -> zbus::Result<TypeProperties>;
+
+    /// GetAll("org.freedesktop.systemd1.Unit"), the fields saying where it was loaded from.
+    #[zbus(name = "GetAll")]
+    fn unit_files(&self, interface: &str) -> zbus::Result<UnitFiles>;
+
+    /// GetAll("org.freedesktop.systemd1.Service").
+    #[zbus(name = "GetAll")]
+    fn service_properties(&self, interface: &str) -> zbus::Result<ServiceProperties>;
 }
 
 #[proxy(

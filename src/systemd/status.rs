@@ -24,6 +24,10 @@ pub struct UnitStatus {
     pub cpu_usage_nsec: Option<u64>,
     /// The unit's result: "success", "oom-kill", "timeout", ...; empty for a slice.
     pub result: String,
+    /// FreezerState: "running", "freezing", "frozen", "thawing"; empty from a systemd older
+    /// than 246. Only FreezeUnit moves it: the v1 freezer berth uses on other hosts leaves it
+    /// "running".
+    pub freezer_state: String,
 }
 
 impl UnitStatus {
@@ -44,6 +48,7 @@ pub(super) struct UnitProperties {
     pub sub_state: String,
     pub active_enter_timestamp: Option<u64>,
     pub state_change_timestamp: Option<u64>,
+    pub freezer_state: Option<String>,
 }
 
 /// The unit type's interface (Scope, Service, Slice, ...): its cgroup, usage and result.
@@ -107,6 +112,7 @@ impl UnitStatus {
             tasks_max: counter(of_type.tasks_max),
             cpu_usage_nsec: counter(of_type.cpu_usage_nsec),
             result: of_type.result.unwrap_or_default(),
+            freezer_state: unit.freezer_state.unwrap_or_default(),
         }
     }
 }
@@ -143,6 +149,7 @@ mod tests {
                 Value::from(1_700_000_000_000_001u64),
             ),
             ("CanStart", Value::from(false)),
+            ("FreezerState", Value::from("frozen")),
         ]);
         let scope: TypeProperties = decode(&[
             ("Slice", Value::from("berth-web.slice")),
@@ -180,6 +187,7 @@ mod tests {
                 tasks_max: Some(64),
                 cpu_usage_nsec: None,
                 result: "success".into(),
+                freezer_state: "frozen".into(),
             }
         );
     }

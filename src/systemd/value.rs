@@ -16,6 +16,7 @@ pub fn to_value(v: &PropertyValue) -> Value<'static> {
         PropertyValue::U32s(list) => Value::from(list.clone()),
         PropertyValue::Bytes(bytes) => Value::from(bytes.clone()),
         PropertyValue::Devices(devices) => Value::from(devices.clone()),
+        PropertyValue::DeviceLimits(limits) => Value::from(limits.clone()),
     }
 }
 
@@ -54,6 +55,11 @@ mod tests {
                 "a(ss)",
             ),
             (PropertyValue::Devices(vec![]), "a(ss)"),
+            (
+                PropertyValue::DeviceLimits(vec![("/dev/vda".into(), 10 << 20)]),
+                "a(st)",
+            ),
+            (PropertyValue::DeviceLimits(vec![]), "a(st)"),
         ];
         for (value, signature) in cases {
             assert_eq!(value.signature(), signature, "{value:?}");

@@ -4,7 +4,7 @@
 //! change it on a running scope. [`super::plan_scope`] starts a scope from it and `berth
 //! apply` updates a running one from it, so the two cannot disagree.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{devices, CgroupVersion, Property, PropertyValue};
 use crate::definition::model::{Limit, Resources};
@@ -20,6 +20,8 @@ pub enum Unset {
     DefaultTasksMax,
     /// An empty CPU mask: every CPU.
     EmptyMask,
+    /// 0: MemoryLow's default, no protection.
+    Zero,
 }
 
 impl Unset {
@@ -28,6 +30,7 @@ impl Unset {
             Unset::Max => PropertyValue::U64(u64::MAX),
             Unset::DefaultTasksMax => PropertyValue::U64(default_tasks_max),
             Unset::EmptyMask => PropertyValue::Bytes(Vec::new()),
+            Unset::Zero => PropertyValue::U64(0),
         }
     }
 }
@@ -119,6 +122,14 @@ pub static RESOURCES: &[ResourceKey] = &[
         value: |r, _| r.memory_swap_max.map(limit),
     },
     ResourceKey {
+        key: "memory_low",
+        v1: None,
+        v2: on("MemoryLow", &["memory.low"]),
+        live: Some(Unset::Zero),
+        companion: None,
+        value: |r, _| r.memory_low.map(limit),
+    },
+    ResourceKey {
         key: "cpu_quota",
         v1: on(
             "CPUQuotaPerSecUSec",
@@ -159,6 +170,44 @@ pub static RESOURCES: &[ResourceKey] = &[
                 })
             })
         },
+    },
+    // A live update could add and change a device's limit but not drop one (systemd merges
+    // the list it gets into the scope's), so a changed IO limit restarts the container.
+    ResourceKey {
+        key: "io_read_bandwidth_max",
+        v1: on("BlockIOReadBandwidth", &["blkio.throttle.read_bps_device"]),
+        v2: on("IOReadBandwidthMax", &["io.max"]),
+        live: None,
+        companion: None,
+        value: |r, _| device_limits(&r.io_read_bandwidth_max),
+    },
+    ResourceKey {
+        key: "io_write_bandwidth_max",
+        v1: on(
+            "BlockIOWriteBandwidth",
+            &["blkio.throttle.write_bps_device"],
+        ),
+        v2: on("IOWriteBandwidthMax", &["io.max"]),
+        live: None,
+        companion: None,
+        value: |r, _| device_limits(&r.io_write_bandwidth_max),
+    },
+    ResourceKey {
+        key: "io_read_iops_max",
+        // systemd's blkio side writes bandwidth only, never blkio.throttle.*_iops_device.
+        v1: None,
+        v2: on("IOReadIOPSMax", &["io.max"]),
+        live: None,
+        companion: None,
+        value: |r, _| device_limits(&r.io_read_iops_max),
+    },
+    ResourceKey {
+        key: "io_write_iops_max",
+        v1: None,
+        v2: on("IOWriteIOPSMax", &["io.max"]),
+        live: None,
+        companion: None,
+        value: |r, _| device_limits(&r.io_write_iops_max),
     },
     ResourceKey {
         key: "tasks_max",
@@ -210,6 +259,25 @@ fn limit(l: Limit) -> PropertyValue {
     PropertyValue::U64(match l {
         Limit::Value(v) => v,
         Limit::Infinity => u64::MAX,
+    })
+}
+
+/// A per-device table as (device, limit) pairs; None when empty. "infinity" is u64::MAX, as
+/// systemd reads it.
+fn device_limits(limits: &BTreeMap<String, Limit>) -> Option<PropertyValue> {
+    (!limits.is_empty()).then(|| {
+        PropertyValue::DeviceLimits(
+            limits
+                .iter()
+                .map(|(dev, l)| {
+                    let v = match l {
+                        Limit::Value(v) => *v,
+                        Limit::Infinity => u64::MAX,
+                    };
+                    (dev.clone(), v)
+                })
+                .collect(),
+        )
     })
 }
 

@@ -1,0 +1,104 @@
+//! `berth create NAME --from-unit UNIT`: writes a definition made from a host service.
+
+use std::fs;
+use std::io::Write;
+
+use super::exit;
+use super::run::name;
+use crate::definition::from_unit::{self, FromUnitError};
+use crate::definition::search::Found;
+use crate::definition::{from_sources, Loaded};
+use crate::diagnostic::Source;
+use crate::lifecycle::Context;
+use crate::systemd::Systemd;
+
+pub fn from_unit(ctx: &Context, raw: &str, unit: &str, dry_run: bool) -> u8 {
+    let n = match name(raw) {
+        Ok(n) => n,
+        Err(c) => return c,
+    };
+    let Some(dir) = ctx.search.0.first() else {
+        eprintln!("error: the search path is empty: there is no directory to write {n}.toml in");
+        return exit::FAILED;
+    };
+    let path = dir.join(format!("{n}.toml"));
+    if !dry_run {
+        match ctx.search.find(&n) {
+            Ok(Found::Defined { main, .. }) => {
+                eprintln!(
+                    "error: container `{n}` is defined already, in {}; nothing was written",
+                    main.display()
+                );
+                return exit::FAILED;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::FAILED;
+            }
+        }
+    }
+    let text = match make(unit) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::FAILED;
+        }
+    };
+    // What berth check would say of the file: nothing, or it is not written.
+    if let Err(problems) = check(&n, &path, &text) {
+        for p in problems {
+            eprint!("{p}");
+        }
+        eprintln!("error: the definition made from {unit} is invalid; nothing was written");
+        return exit::FAILED;
+    }
+    if dry_run {
+        print!("{text}");
+        return exit::OK;
+    }
+    let written = fs::create_dir_all(dir).and_then(|()| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        file.write_all(text.as_bytes())
+    });
+    match written {
+        Ok(()) => {
+            println!("wrote {} from {unit}", path.display());
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            exit::FAILED
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum MakeError {
+    #[error(transparent)]
+    FromUnit(#[from] FromUnitError),
+    #[error(transparent)]
+    Systemd(#[from] crate::systemd::SystemdError),
+}
+
+fn make(unit: &str) -> Result<String, MakeError> {
+    from_unit::check_unit_name(unit)?;
+    let systemd = Systemd::connect()?;
+    let host = systemd
+        .host_unit(unit)?
+        .ok_or_else(|| FromUnitError::NotFound {
+            unit: unit.to_owned(),
+        })?;
+    Ok(from_unit::definition(&host, systemd.default_tasks_max()?)?)
+}
+
+fn check(
+    n: &crate::name::Name,
+    path: &std::path::Path,
+    text: &str,
+) -> Result<Loaded, Vec<crate::diagnostic::Diagnostic>> {
+    from_sources(n, vec![Source::new(path, text)])
+}
