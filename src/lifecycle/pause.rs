@@ -1,7 +1,7 @@
 //! `berth pause` and `berth resume`: freezing a running container's processes and thawing
 //! them, by the method this host allows ([`crate::systemd::freezer`]).
 
-use crate::lifecycle::{lock, Context};
+use crate::lifecycle::Context;
 use crate::name::Name;
 use crate::systemd::freezer::{self, FreezerError};
 use crate::systemd::{Systemd, SystemdError, UnitStatus};
@@ -27,7 +27,7 @@ pub enum PauseError {
     #[error(transparent)]
     Systemd(#[from] SystemdError),
     #[error(transparent)]
-    Lock(#[from] lock::LockError),
+    Io(#[from] crate::store::IoError),
 }
 
 /// Freezes every process of the running container `name`; Ok once they are frozen.
