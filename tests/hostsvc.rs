@@ -134,6 +134,16 @@ fn pause_freezes_the_processes_and_resume_thaws_them() {
     assert_eq!(v1_freezer_state("busy"), None);
     berth_ok(&["stop", "busy"]);
 
+    // A paused container is thawed before it is stopped: its payload ends on the stop
+    // signal, not on the SIGKILL that a stop timing out on frozen processes would need, and
+    // nothing of the pause is left.
+    berth_ok(&["start", "busy"]);
+    assert_eq!(berth_ok(&["pause", "busy"]), "paused busy\n");
+    berth_ok(&["stop", "--timeout", "20", "busy"]);
+    let last_exit = &status_json("busy")["last_exit"];
+    assert_eq!(last_exit["signal"], 15, "{last_exit:#}");
+    assert_eq!(v1_freezer_state("busy"), None);
+
     let out = berth(&["pause", "busy"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(

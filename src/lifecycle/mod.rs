@@ -51,6 +51,8 @@ pub enum LifecycleError {
     #[error(transparent)]
     Machined(#[from] MachinedError),
     #[error(transparent)]
+    Freezer(#[from] crate::systemd::freezer::FreezerError),
+    #[error(transparent)]
     Helper(#[from] HelperError),
     #[error(transparent)]
     Plan(#[from] PlanError),

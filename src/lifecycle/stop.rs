@@ -9,7 +9,7 @@ use super::{confinement, recover, Context, LifecycleError};
 use crate::container::{self, HeldHelper};
 use crate::name::Name;
 use crate::store::{At, IoError};
-use crate::systemd::{Machined, MachinedError, Systemd};
+use crate::systemd::{freezer, Machined, MachinedError, Systemd};
 
 /// How long a stopped container's processes and machine registration may take to disappear
 /// after systemd reports the stop job done.
@@ -37,6 +37,12 @@ pub fn stop(
     if !active {
         recover::clean_leftovers(ctx, &systemd, name)?;
         return Ok(Stopped::WasNotRunning);
+    }
+    if let Some(paused) = status.as_ref().filter(|s| freezer::is_frozen(s)) {
+        // Frozen processes act on no signal and cannot die: a paused container is thawed
+        // first, by the method that froze it, or its stop would wait out the stop timeout.
+        let method = freezer::host_freeze_method()?;
+        freezer::thaw(&systemd, method, &paused.id, &paused.control_group)?;
     }
     let leader = match state.as_ref().map(|s| &s.phase) {
         Some(Phase::Running { leader, .. }) => Some(*leader),
