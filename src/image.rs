@@ -62,6 +62,8 @@ pub enum ImageError {
         image: String,
         containers: Vec<String>,
     },
+    #[error(transparent)]
+    Fault(#[from] crate::fault::Injected),
 }
 
 fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> ImageError {
@@ -122,6 +124,13 @@ impl Store {
                 let p = entry.path();
                 fs::remove_dir_all(&p).map_err(io_err("remove the unfinished import", &p))?;
             }
+            // An import killed between writing its description and moving its tree into place.
+            if let Some(image) = n.strip_suffix(".json") {
+                if !n.starts_with('.') && !self.dir.join(image).exists() {
+                    let p = entry.path();
+                    fs::remove_file(&p).map_err(io_err("remove the unfinished import", &p))?;
+                }
+            }
         }
         Ok(StoreLock { lock })
     }
@@ -134,14 +143,29 @@ impl Store {
             return Err(ImageError::Exists(name.to_string()));
         }
         let partial = self.partial_path(name);
+        crate::fault::point("image.partial")?;
         fs::create_dir(&partial).map_err(io_err("create", &partial))?;
-        let result = unpack(tarball, &partial, &lock)
-            .and_then(|()| check_root(tarball, &partial))
-            .and_then(|()| label_for_containers(&partial));
-        if let Err(e) = result {
+        let info_path = self.info_path(name.as_str());
+        let result = self.finish_import(tarball, name, &partial, &lock);
+        if result.is_err() {
             let _ = fs::remove_dir_all(&partial);
-            return Err(e);
+            let _ = fs::remove_file(&info_path);
         }
+        result
+    }
+
+    /// Unpacks into `partial`, describes it, and moves it into place as image `name`.
+    fn finish_import(
+        &self,
+        tarball: &Path,
+        name: &Name,
+        partial: &Path,
+        lock: &StoreLock,
+    ) -> Result<ImageInfo, ImageError> {
+        crate::fault::point("image.unpack")?;
+        unpack(tarball, partial, lock)?;
+        check_root(tarball, partial)?;
+        label_for_containers(partial)?;
         let info = ImageInfo {
             name: name.to_string(),
             source: tarball
@@ -150,13 +174,15 @@ impl Store {
                 .display()
                 .to_string(),
             imported_usec: now_usec(),
-            bytes: disk_usage(&partial),
+            bytes: disk_usage(partial),
         };
         let info_path = self.info_path(name.as_str());
+        crate::fault::point("image.info")?;
         write_json_atomic(&info_path, &info)
             .map_err(|e| io_err("write", &info_path)(io::Error::other(e)))?;
         let target = self.path(name);
-        fs::rename(&partial, &target).map_err(io_err("move into place", &target))?;
+        crate::fault::point("image.rename")?;
+        fs::rename(partial, &target).map_err(io_err("move into place", &target))?;
         Ok(info)
     }
 

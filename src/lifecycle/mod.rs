@@ -74,6 +74,8 @@ pub enum LifecycleError {
     Registry(#[from] crate::registry::RegistryError),
     #[error(transparent)]
     Idmap(#[from] crate::security::idmap::IdmapError),
+    #[error(transparent)]
+    Fault(#[from] crate::fault::Injected),
     #[error("cannot {op} {path}: {source}")]
     Io {
         op: &'static str,

@@ -13,6 +13,7 @@ use super::{confinement, recover, Context, LifecycleError};
 use crate::config::{self, Config};
 use crate::container::{self, ContainerPlan, Grants, HeldHelper, HostLayout, Prepared};
 use crate::definition::{self, render, Loaded};
+use crate::fault;
 use crate::name::Name;
 use crate::security::selinux::HostSelinux;
 use crate::systemd::{self, Machined, MachinedError, Systemd};
@@ -141,22 +142,31 @@ fn carry_out(start: &Start<'_>, progress: &mut Progress) -> Result<Started, Life
     let (ctx, def) = (start.ctx, &start.loaded.definition);
     let mut state = intent(start)?;
     // The intent goes on disk before anything else, so that a killed berth can be cleaned up.
+    fault::point("start.runtime_dir")?;
     create_runtime_dir(ctx, &def.name, progress)?;
+    fault::point("start.intent")?;
     record(ctx, &def.name, &state)?;
+    fault::point("start.clear_exit")?;
     clear_last_exit(ctx, &def.name, progress);
+    fault::point("start.reserve")?;
     let mut grants = reserve(start, progress)?;
     state.selinux_label = grants.labels.as_ref().map(|l| l.process.clone());
     state.user_namespace = grants.user_namespace;
+    fault::point("start.record_grants")?;
     record(ctx, &def.name, &state)?;
     // Decided before the state directories are made: chowned into the range or not.
     grants.idmapped_mounts = confinement::idmapped_mounts(def, &start.layout, &grants)?;
+    fault::point("start.state_dirs")?;
     grants.machine_id = Some(prepare_dirs(start, &grants, progress)?);
     // Planned once, now that everything the host grants the container is known.
     let plan = container::plan_container(def, &start.layout, &grants)?;
     state.idmapped_mounts = !plan.idmapped_sources().is_empty();
+    fault::point("start.plan")?;
     let plan_path = write_plan(ctx, &def.name, &plan)?;
+    fault::point("start.scope")?;
     let started = start_in_scope(start, &plan_path, progress)?;
     let mut warnings = started.warnings;
+    fault::point("start.register")?;
     if def.register_machine {
         state.machine_registered =
             register_machine(start, &plan.machine_id, started.leader_pid, &mut warnings)?;
@@ -168,6 +178,7 @@ fn carry_out(start: &Start<'_>, progress: &mut Progress) -> Result<Started, Life
         leader,
         started_usec: state::now_usec(),
     };
+    fault::point("start.running")?;
     record(ctx, &def.name, &state)?;
     Ok(Started {
         unit: start.scope.unit.clone(),
@@ -275,6 +286,11 @@ fn start_in_scope(
         .systemd
         .start_scope(&start.scope.clone().with_pids(&[helper.pid()]))
     {
+        helper.abort();
+        return Err(e.into());
+    }
+    // The scope holds the helper, not yet released.
+    if let Err(e) = fault::point("start.release") {
         helper.abort();
         return Err(e.into());
     }
