@@ -19,6 +19,7 @@ pub const START: &[&str] = &[
     "start.reserve",
     "start.record_grants",
     "start.state_dirs",
+    "start.runtime_dirs",
     "start.plan",
     "start.scope",
     "start.release",
@@ -47,12 +48,16 @@ pub const IMAGE_IMPORT: &[&str] = &[
 /// berth-helper's setup of an app container, in order.
 pub const HELPER: &[&str] = &[
     "helper.namespaces",
+    "helper.id_maps",
     "helper.root",
     "helper.pivot",
     "helper.confinement",
     "helper.payload",
     "helper.ready",
 ];
+
+/// Points passed only by a container with a user namespace of its own.
+pub const USER_NAMESPACE_ONLY: &[&str] = &["helper.id_maps"];
 
 /// Every point, by the command it is in. (`berth restart` is a stop and then a start: it
 /// passes the points of both.)

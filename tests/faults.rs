@@ -394,7 +394,8 @@ fn a_start_failed_or_killed_at_any_step_leaves_all_or_nothing() {
     let points = fault::START.iter().chain(fault::HELPER);
     for (i, point) in points.enumerate() {
         for (j, action) in ACTIONS.iter().enumerate() {
-            start_with_fault(name, point, action, (i + j) % 2 == 1);
+            let user_namespace = (i + j) % 2 == 1 || fault::USER_NAMESPACE_ONLY.contains(point);
+            start_with_fault(name, point, action, user_namespace);
         }
     }
     eprintln!("every start point: {:?}", started.elapsed());
@@ -412,7 +413,7 @@ fn a_restart_failed_or_killed_at_any_step_leaves_all_or_nothing() {
     let points = fault::STOP.iter().chain(fault::START).chain(fault::HELPER);
     for (i, point) in points.enumerate() {
         for (j, action) in ACTIONS.iter().enumerate() {
-            let user_namespace = (i + j) % 2 == 0;
+            let user_namespace = (i + j) % 2 == 0 || fault::USER_NAMESPACE_ONLY.contains(point);
             let context = format!("restart: {action} at {point} (user namespace {user_namespace})");
             eprintln!("---- {context}");
             define(name, &definition(user_namespace));
@@ -596,6 +597,10 @@ fn an_image_import_failed_or_killed_leaves_no_partial_image() {
             if action == "fail" {
                 assert_eq!(store_entries(name), Vec::<String>::new(), "{context}");
             }
+            // The next command that takes the store's lock removes what a killed import left.
+            let out = berth(&["image", "remove", name]);
+            assert_eq!(out.status.code(), Some(1), "{context}: removed");
+            assert_eq!(store_entries(name), Vec::<String>::new(), "{context}");
             berth_ok(&["image", "import", tarball, name]);
             let mut entries = store_entries(name);
             entries.sort();

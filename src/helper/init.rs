@@ -246,6 +246,9 @@ fn in_user_namespace(
         }
     };
     let mapped = userns::wait_for_byte(&mut parent)
+        .and_then(|()| {
+            crate::fault::point("helper.id_maps").map_err(|e| Step::UserNamespace.nested(e))
+        })
         .and_then(|()| userns::map_and_go_ahead(&parent, pid, base, plan));
     if let Err(e) = mapped {
         reporter.error(&e);

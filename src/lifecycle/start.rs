@@ -263,6 +263,7 @@ fn prepare_dirs(
 ) -> Result<String, LifecycleError> {
     let (def, layout) = (&start.loaded.definition, &start.layout);
     let machine_id = container::prepare_state_dirs(def, layout, grants, &mut progress.state_dirs)?;
+    fault::point("start.runtime_dirs")?;
     container::prepare_runtime_dirs(def, layout, grants, &machine_id)?;
     Ok(machine_id)
 }
