@@ -21,6 +21,7 @@ pub const START: &[&str] = &[
     "start.state_dirs",
     "start.runtime_dirs",
     "start.plan",
+    "start.helper",
     "start.scope",
     "start.release",
     "start.register",

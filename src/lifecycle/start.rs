@@ -163,7 +163,7 @@ fn carry_out(start: &Start<'_>, progress: &mut Progress) -> Result<Started, Life
     state.idmapped_mounts = !plan.idmapped_sources().is_empty();
     fault::point("start.plan")?;
     let plan_path = write_plan(ctx, &def.name, &plan)?;
-    fault::point("start.scope")?;
+    fault::point("start.helper")?;
     let started = start_in_scope(start, &plan_path, progress)?;
     let mut warnings = started.warnings;
     fault::point("start.register")?;
@@ -283,17 +283,15 @@ fn start_in_scope(
 ) -> Result<container::Started, LifecycleError> {
     let helper = HeldHelper::spawn_init(&container::helper_path(), plan_path)?;
     progress.unit = Some(start.scope.unit.clone());
-    if let Err(e) = start
-        .systemd
-        .start_scope(&start.scope.clone().with_pids(&[helper.pid()]))
-    {
+    let scope = start.scope.clone().with_pids(&[helper.pid()]);
+    // Up to its release the helper is held: killed there, berth leaves it to end on its own.
+    let held = fault::point("start.scope")
+        .map_err(LifecycleError::from)
+        .and_then(|()| Ok(start.systemd.start_scope(&scope)?))
+        .and_then(|()| Ok(fault::point("start.release")?));
+    if let Err(e) = held {
         helper.abort();
-        return Err(e.into());
-    }
-    // The scope holds the helper, not yet released.
-    if let Err(e) = fault::point("start.release") {
-        helper.abort();
-        return Err(e.into());
+        return Err(e);
     }
     Ok(helper.release(SETUP_TIMEOUT)?)
 }
