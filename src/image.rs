@@ -57,6 +57,8 @@ pub enum ImageError {
         image: String,
         containers: Vec<String>,
     },
+    #[error(transparent)]
+    Fault(#[from] crate::fault::Injected),
 }
 
 pub struct Store {
@@ -100,6 +102,13 @@ impl Store {
                 let p = entry.path();
                 fs::remove_dir_all(&p).at("remove the unfinished import", &p)?;
             }
+            // An import killed between writing its description and moving its tree into place.
+            if let Some(image) = n.strip_suffix(".json") {
+                if !n.starts_with('.') && !self.dir.join(image).exists() {
+                    let p = entry.path();
+                    fs::remove_file(&p).at("remove the unfinished import", &p)?;
+                }
+            }
         }
         Ok(StoreLock { lock })
     }
@@ -112,14 +121,29 @@ impl Store {
             return Err(ImageError::Exists(name.to_string()));
         }
         let partial = self.partial_path(name);
+        crate::fault::point("image.partial")?;
         fs::create_dir(&partial).at("create", &partial)?;
-        let result = unpack(tarball, &partial, &lock)
-            .and_then(|()| check_root(tarball, &partial))
-            .and_then(|()| label_for_containers(&partial));
-        if let Err(e) = result {
+        let info_path = self.info_path(name.as_str());
+        let result = self.finish_import(tarball, name, &partial, &lock);
+        if result.is_err() {
             let _ = fs::remove_dir_all(&partial);
-            return Err(e);
+            let _ = fs::remove_file(&info_path);
         }
+        result
+    }
+
+    /// Unpacks into `partial`, describes it, and moves it into place as image `name`.
+    fn finish_import(
+        &self,
+        tarball: &Path,
+        name: &Name,
+        partial: &Path,
+        lock: &StoreLock,
+    ) -> Result<ImageInfo, ImageError> {
+        crate::fault::point("image.unpack")?;
+        unpack(tarball, partial, lock)?;
+        check_root(tarball, partial)?;
+        label_for_containers(partial)?;
         let info = ImageInfo {
             name: name.to_string(),
             source: tarball
@@ -128,14 +152,16 @@ impl Store {
                 .display()
                 .to_string(),
             imported_usec: now_usec(),
-            bytes: disk_usage(&partial),
+            bytes: disk_usage(partial),
         };
         let info_path = self.info_path(name.as_str());
+        crate::fault::point("image.info")?;
         write_json_atomic(&info_path, &info)
             .map_err(io::Error::other)
             .at("write", &info_path)?;
         let target = self.path(name);
-        fs::rename(&partial, &target).at("move into place", &target)?;
+        crate::fault::point("image.rename")?;
+        fs::rename(partial, &target).at("move into place", &target)?;
         Ok(info)
     }
 

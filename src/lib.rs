@@ -9,6 +9,7 @@ pub mod config;
 pub mod container;
 pub mod definition;
 pub mod diagnostic;
+pub mod fault;
 pub mod helper;
 pub mod image;
 pub mod lifecycle;

@@ -244,7 +244,10 @@ pub fn execute(
             continue;
         }
         let mut warnings = entry.warnings.clone();
-        let result = carry_out(ctx, entry, &mut warnings).map_err(|e| describe(&e));
+        let result = crate::fault::point("apply.entry")
+            .map_err(|e| ApplyError::Lifecycle(e.into()))
+            .and_then(|()| carry_out(ctx, entry, &mut warnings))
+            .map_err(|e| describe(&e));
         match &result {
             Ok(done) => tracing::info!(container = %entry.name, "{done}"),
             Err(e) => tracing::error!(container = %entry.name, "{e}"),
@@ -282,6 +285,7 @@ fn carry_out(
         }),
         Action::Restart => {
             stop::stop(ctx, name, None)?;
+            crate::fault::point("apply.restart").map_err(LifecycleError::from)?;
             let started = start::start(ctx, name)?;
             warnings.extend(started.warnings);
             Ok(format!(
@@ -316,6 +320,7 @@ fn update_in_place(ctx: &Context, entry: &Entry) -> Result<String, ApplyError> {
         let systemd = Systemd::connect()?;
         systemd.set_unit_properties(&recorded.unit, true, &entry.properties)?;
     }
+    crate::fault::point("apply.update").map_err(LifecycleError::from)?;
     recorded.digest = start::digest(loaded);
     recorded.settings = render::to_flat(&loaded.settings);
     crate::store::write_json_atomic(&path, &recorded)?;

@@ -81,6 +81,8 @@ impl HeldHelper {
         let (control_read, control_write) = pipe().map_err(spawn_err)?;
         let (status_read, status_write) = pipe().map_err(spawn_err)?;
         let (c, s) = (control_read.as_raw_fd(), status_write.as_raw_fd());
+        // The helper inherits berth's environment, so that BERTH_FAULT arms its fault points
+        // (src/fault.rs) as it does berth's.
         let mut cmd = Command::new(helper);
         cmd.args(command.to_args());
         if !inherit_stdio {

@@ -26,7 +26,11 @@ use crate::container::protocol::{read_plan, Event, Exit};
 
 pub fn run(plan_path: &Path) -> ExitCode {
     let mut reporter = Reporter::take();
-    match prepare(plan_path) {
+    let prepared = prepare(plan_path).and_then(|p| {
+        crate::fault::point("helper.namespaces").map_err(|e| Step::Namespaces.nested(e))?;
+        Ok(p)
+    });
+    match prepared {
         Ok((plan, host)) => match (plan.boot, plan.user_namespace) {
             (true, _) => supervise_boot(&plan, host, reporter),
             (false, Some(base)) => in_user_namespace(&plan, host, base, reporter),
@@ -242,6 +246,9 @@ fn in_user_namespace(
         }
     };
     let mapped = userns::wait_for_byte(&mut parent)
+        .and_then(|()| {
+            crate::fault::point("helper.id_maps").map_err(|e| Step::UserNamespace.nested(e))
+        })
         .and_then(|()| userns::map_and_go_ahead(&parent, pid, base, plan));
     if let Err(e) = mapped {
         reporter.error(&e);
@@ -292,7 +299,9 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
         app::payload_stdio(&output)?;
         build(plan, host)?;
         // Compiled once, here: the payload loads it after the fork, and PID 1 itself too.
+        crate::fault::point("helper.confinement").map_err(|e| Step::Seccomp.nested(e))?;
         let filter = confine::Filter::compile(&plan.payload.confinement)?;
+        crate::fault::point("helper.payload").map_err(|e| Step::Exec.nested(e))?;
         let payload = app::start_payload(plan, &filter, &output)?;
         // What PID 1 itself keeps from here on: waiting, reaping, passing signals on.
         confine::confine_init(&filter)?;
@@ -305,6 +314,11 @@ fn container_init(plan: &ContainerPlan, host: &HostSide, mut reporter: Reporter)
             return 1;
         }
     };
+    if let Err(e) = crate::fault::point("helper.ready") {
+        // The payload dies with PID 1, as the PID namespace's other processes do.
+        reporter.error(&Step::Init.nested(e));
+        return 1;
+    }
     if reporter.send(&Event::Ready).is_err() {
         // berth died before the container was recorded: it must not live on unrecorded.
         let _ = kill(payload, Signal::SIGKILL);
@@ -327,6 +341,7 @@ fn out_of_the_payloads_reach() -> Result<(), StepError> {
 
 /// The container's root, network and host name, from PID 1.
 fn build(plan: &ContainerPlan, host: &HostSide) -> Result<(), StepError> {
+    crate::fault::point("helper.root").map_err(|e| Step::Root.nested(e))?;
     root::Builder::new(plan, &host.cgroups)?
         .with_console(host.console.as_deref())
         .with_idmapped(&host.idmapped)
@@ -334,6 +349,7 @@ fn build(plan: &ContainerPlan, host: &HostSide) -> Result<(), StepError> {
     if plan.new_network {
         bring_up_loopback()?;
     }
+    crate::fault::point("helper.pivot").map_err(|e| Step::PivotRoot.nested(e))?;
     root::pivot(&plan.root, &plan.root_fs)?;
     nix::unistd::sethostname(&plan.hostname)
         .map_err(Step::Hostname.call(format!("set host name {}", plan.hostname)))

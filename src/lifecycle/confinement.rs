@@ -132,3 +132,21 @@ pub fn release(ctx: &Context, name: &Name) -> Vec<String> {
     }
     left
 }
+
+/// Whether a registry holds a reservation for `name`; read without the registry's lock, as a
+/// hint that [`release`] has something to do.
+pub fn holds_reservation(ctx: &Context, name: &Name) -> bool {
+    [
+        mcs_levels::registry_path(&ctx.paths),
+        userns_ranges::registry_path(&ctx.paths),
+    ]
+    .iter()
+    .any(|path| {
+        std::fs::read(path)
+            .ok()
+            .and_then(|text| {
+                serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&text).ok()
+            })
+            .is_some_and(|entries| entries.contains_key(name.as_str()))
+    })
+}

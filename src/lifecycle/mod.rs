@@ -72,6 +72,8 @@ pub enum LifecycleError {
     Registry(#[from] crate::store::RegistryError),
     #[error(transparent)]
     Io(#[from] IoError),
+    #[error(transparent)]
+    Fault(#[from] crate::fault::Injected),
     #[error("{cause}; rolling back left behind: {}", .leftovers.join("; "))]
     RollbackIncomplete {
         cause: Box<LifecycleError>,

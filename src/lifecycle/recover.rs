@@ -35,6 +35,19 @@ pub fn clean_leftovers(
     let mut cleaned = Cleaned::default();
     let runtime_dir = ctx.paths.runtime_dir(name);
     if !runtime_dir.exists() {
+        // A reset that died between removing the persistent directory and releasing what it
+        // kept: nothing keeps those reservations now.
+        if !ctx.paths.state_dir(name).exists() && super::confinement::holds_reservation(ctx, name) {
+            let left = super::confinement::release(ctx, name);
+            for left in &left {
+                tracing::warn!(container = %name, "cannot release: {left}");
+            }
+            if left.is_empty() {
+                let action = "released the reservations of a container without data".to_owned();
+                tracing::info!(container = %name, "{action}");
+                cleaned.actions.push(action);
+            }
+        }
         return Ok(cleaned);
     }
     let unit = name.scope_unit();

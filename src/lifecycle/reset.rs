@@ -27,11 +27,13 @@ pub fn reset(ctx: &Context, name: &Name) -> Result<Reset, LifecycleError> {
         return Err(LifecycleError::Running(name.clone()));
     }
     let dir = ctx.paths.state_dir(name);
+    crate::fault::point("reset.remove")?;
     let outcome = match fs::remove_dir_all(&dir) {
         Ok(()) => Reset::Reset,
         Err(e) if e.kind() == io::ErrorKind::NotFound => Reset::NothingToReset,
         Err(source) => return Err(IoError::new("remove", dir, source).into()),
     };
+    crate::fault::point("reset.release")?;
     if let Some(left) = confinement::release(ctx, name).into_iter().next() {
         tracing::warn!(container = %name, "cannot release: {left}");
     }

@@ -13,6 +13,7 @@ use super::{confinement, recover, Context, LifecycleError};
 use crate::config::{self, Config};
 use crate::container::{self, ContainerPlan, Grants, HeldHelper, HostLayout, Prepared};
 use crate::definition::{self, render, Loaded};
+use crate::fault;
 use crate::name::Name;
 use crate::security::selinux::HostSelinux;
 use crate::store::{At, IoError};
@@ -132,22 +133,31 @@ fn carry_out(start: &Start<'_>, progress: &mut Progress) -> Result<Started, Life
     let (ctx, def) = (start.ctx, &start.loaded.definition);
     let mut state = intent(start)?;
     // The intent goes on disk before anything else, so that a killed berth can be cleaned up.
+    fault::point("start.runtime_dir")?;
     create_runtime_dir(ctx, &def.name, progress)?;
+    fault::point("start.intent")?;
     record(ctx, &def.name, &state)?;
+    fault::point("start.clear_exit")?;
     clear_last_exit(ctx, &def.name, progress);
+    fault::point("start.reserve")?;
     let mut grants = reserve(start, progress)?;
     state.selinux_label = grants.labels.as_ref().map(|l| l.process.clone());
     state.user_namespace = grants.user_namespace;
+    fault::point("start.record_grants")?;
     record(ctx, &def.name, &state)?;
     // Decided before the state directories are made: chowned into the range or not.
     grants.idmapped_mounts = confinement::idmapped_mounts(def, &start.layout, &grants)?;
+    fault::point("start.state_dirs")?;
     grants.machine_id = Some(prepare_dirs(start, &grants, progress)?);
     // Planned once, now that everything the host grants the container is known.
     let plan = container::plan_container(def, &start.layout, &grants)?;
     state.idmapped_mounts = !plan.idmapped_sources().is_empty();
+    fault::point("start.plan")?;
     let plan_path = write_plan(ctx, &def.name, &plan)?;
+    fault::point("start.helper")?;
     let started = start_in_scope(start, &plan_path, progress)?;
     let mut warnings = started.warnings;
+    fault::point("start.register")?;
     if def.register_machine {
         state.machine_registered =
             register_machine(start, &plan.machine_id, started.leader_pid, &mut warnings)?;
@@ -159,6 +169,7 @@ fn carry_out(start: &Start<'_>, progress: &mut Progress) -> Result<Started, Life
         leader,
         started_usec: crate::store::now_usec(),
     };
+    fault::point("start.running")?;
     record(ctx, &def.name, &state)?;
     Ok(Started {
         unit: start.scope.unit.clone(),
@@ -237,6 +248,7 @@ fn prepare_dirs(
 ) -> Result<String, LifecycleError> {
     let (def, layout) = (&start.loaded.definition, &start.layout);
     let machine_id = container::prepare_state_dirs(def, layout, grants, &mut progress.state_dirs)?;
+    fault::point("start.runtime_dirs")?;
     container::prepare_runtime_dirs(def, layout, grants, &machine_id)?;
     Ok(machine_id)
 }
@@ -256,12 +268,15 @@ fn start_in_scope(
 ) -> Result<container::Started, LifecycleError> {
     let helper = HeldHelper::spawn_init(&container::helper_path(), plan_path)?;
     progress.unit = Some(start.scope.unit.clone());
-    if let Err(e) = start
-        .systemd
-        .start_scope(&start.scope.clone().with_pids(&[helper.pid()]))
-    {
+    let scope = start.scope.clone().with_pids(&[helper.pid()]);
+    // Up to its release the helper is held: killed there, berth leaves it to end on its own.
+    let held = fault::point("start.scope")
+        .map_err(LifecycleError::from)
+        .and_then(|()| Ok(start.systemd.start_scope(&scope)?))
+        .and_then(|()| Ok(fault::point("start.release")?));
+    if let Err(e) = held {
         helper.abort();
-        return Err(e.into());
+        return Err(e);
     }
     Ok(helper.release(SETUP_TIMEOUT)?)
 }

@@ -55,14 +55,18 @@ pub fn stop(
         let grace = timeout.unwrap_or(Duration::from_micros(state.stop_timeout_usec));
         ask_init_to_stop(&systemd, &unit, leader, state.stop_signal, grace)?;
     }
+    crate::fault::point("stop.unit")?;
     match timeout {
         Some(t) => systemd.stop_unit_within(&unit, t)?,
         None => systemd.stop_unit(&unit)?,
     }
 
     let registered = state.as_ref().is_some_and(|s| s.machine_registered);
+    crate::fault::point("stop.wait")?;
     let mut leftovers = wait_until_gone(&systemd, name, &unit, leader, registered);
+    crate::fault::point("stop.runtime_dir")?;
     remove_runtime_dir(ctx, name)?;
+    crate::fault::point("stop.release")?;
     leftovers.extend(confinement::release(ctx, name));
     if leftovers.is_empty() {
         Ok(Stopped::Stopped)
