@@ -49,6 +49,9 @@ struct Attempt {
     /// How it must end inside a default container; with a user namespace, where that differs.
     inside: &'static [&'static str],
     inside_userns: Option<&'static [&'static str]>,
+    /// Where SELinux is enforcing, its check comes before the kernel's own and refuses the
+    /// attempt with EACCES first (container_t may not do it either).
+    selinux_first: bool,
     control_needs: Needs,
 }
 
@@ -71,7 +74,16 @@ const fn attempt(name: &'static str, inside: &'static [&'static str], needs: Nee
         control_arg: "",
         inside,
         inside_userns: None,
+        selinux_first: false,
         control_needs: needs,
+    }
+}
+
+/// An attempt that SELinux refuses first where it is enforcing.
+const fn selinux_first(a: Attempt) -> Attempt {
+    Attempt {
+        selinux_first: true,
+        ..a
     }
 }
 
@@ -101,33 +113,33 @@ fn attempts() -> Vec<Attempt> {
         attempt("mount", EPERM, Nothing),
         attempt("fsopen", EPERM, Nothing),
         attempt("open_tree", EPERM, Nothing),
-        attempt("setns", EPERM, Nothing),
+        selinux_first(attempt("setns", EPERM, Nothing)),
         attempt("mknod_block", EPERM, Nothing),
-        attempt("raw_socket", EPERM, Nothing),
-        attempt("netlink_link", EPERM, Nothing),
+        selinux_first(attempt("raw_socket", EPERM, Nothing)),
+        selinux_first(attempt("netlink_link", EPERM, Nothing)),
         attempt("iopl", EPERM, Capability(CAP_SYS_RAWIO, "SYS_RAWIO")),
         Attempt {
             control_arg: "child",
             ..attempt("ptrace_pid1", EPERM, Nothing)
         },
-        Attempt {
+        selinux_first(Attempt {
             arg: "/proc/sys/kernel/hostname",
             control_arg: "/proc/sys/kernel/hostname",
             inside_userns: Some(EACCES),
             ..attempt("write_proc_sys", EROFS, Writable("/proc/sys"))
-        },
-        Attempt {
+        }),
+        selinux_first(Attempt {
             arg: SYS_ATTRIBUTE,
             control_arg: SYS_ATTRIBUTE,
             inside_userns: Some(EACCES),
             ..attempt("write_sys", EROFS, Writable("/sys"))
-        },
+        }),
         // With a user namespace, the host's root owns these files and the container's root is
         // not it: refused before the read-only mount is reached.
-        Attempt {
+        selinux_first(Attempt {
             inside_userns: Some(EACCES),
             ..attempt("write_cgroup", EROFS, Writable("/sys/fs/cgroup"))
-        },
+        }),
         attempt("write_usr", EROFS, Writable("/usr")),
         // Masked where the kernel has it; absent where it has not.
         Attempt {
@@ -202,12 +214,17 @@ fn control_unprovable(needs: Needs) -> Option<String> {
 
 /// Runs every attempt in `container` and checks how each ended; returns what failed.
 fn attempt_all(container: &str, userns: bool) -> Vec<String> {
+    let enforcing =
+        std::fs::read_to_string("/sys/fs/selinux/enforce").is_ok_and(|e| e.trim() == "1");
     let mut failed = Vec::new();
     for a in attempts() {
-        let wanted = match (userns, a.inside_userns) {
-            (true, Some(w)) => w,
-            _ => a.inside,
+        let mut wanted = match (userns, a.inside_userns) {
+            (true, Some(w)) => w.to_vec(),
+            _ => a.inside.to_vec(),
         };
+        if enforcing && a.selinux_first {
+            wanted = EACCES.to_vec();
+        }
         let got = probe_in(container, a.name, a.arg);
         eprintln!("{container}: {} -> {got}", a.name);
         if !wanted.contains(&got.as_str()) {

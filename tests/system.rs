@@ -634,7 +634,9 @@ fn logs_shell_and_tmpfs_mounts() {
         .stdin
         .as_ref()
         .unwrap()
-        .write_all(b"echo in-shell $(hostname) $(id -u); ls /var/cache/app; exit 3\n")
+        .write_all(
+            b"echo in-shell $(cat /proc/sys/kernel/hostname) $(id -u); ls /var/cache/app; exit 3\n",
+        )
         .unwrap();
     let out = shell.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
