@@ -194,8 +194,8 @@ pub enum Command {
     /// on cgroup v1 with the freezer controller: the scope's processes are moved into its
     /// cgroup under /sys/fs/cgroup/freezer, which is frozen. Returns once every process is
     /// frozen; fails, saying what the host lacks, where neither is possible. The container
-    /// stays running (list and status say paused); its memory stays in use. Resume a paused
-    /// container before stopping it: on cgroup v1, frozen processes cannot act on signals.
+    /// stays running (list and status say paused); its memory stays in use. `berth stop`
+    /// thaws a paused container first.
     Pause {
         #[arg(required = true, value_name = "NAME", add = ArgValueCompleter::new(complete::known))]
         names: Vec<String>,
