@@ -4,10 +4,10 @@
 //! and cached in /var/cache/berth-test/vm.
 //!
 //! One boot runs it all (tests/vm/in-guest): the `--ignored` tests of the `system`, `systemd`,
-//! `confinement`, `escape`, `resources` and `image` test binaries, with BERTH_SYSTEM_TEST=1 so
-//! that they act in the guest directly, and tests/vm/selinux-checks. The checkout and the cargo
-//! target directory are shared into the guest at the same paths, so the binaries under test are
-//! the ones cargo built here.
+//! `confinement`, `escape`, `resources`, `hostsvc` and `image` test binaries, with
+//! BERTH_SYSTEM_TEST=1 so that they act in the guest directly, and tests/vm/selinux-checks. The
+//! checkout and the cargo target directory are shared into the guest at the same paths, so the
+//! binaries under test are the ones cargo built here.
 //!
 //! Needs root, qemu-system-x86_64, qemu-img, mmdebstrap and mkfs.ext4 (`tests/vm/berth-vm
 //! deps` installs them). Without them it fails under CI=true and says SKIP otherwise; so does
@@ -24,12 +24,13 @@ use std::time::Instant;
 mod common;
 
 /// The system-test binaries the guest runs, by cargo target name.
-const SYSTEM_TESTS: [&str; 6] = [
+const SYSTEM_TESTS: [&str; 7] = [
     "system",
     "systemd",
     "confinement",
     "escape",
     "resources",
+    "hostsvc",
     "image",
 ];
 
