@@ -18,8 +18,8 @@ use std::time::Instant;
 
 mod common;
 
-const BERTH: &str = "/usr/local/bin/berth";
-const UNITS: &str = "/usr/local/lib/systemd/system";
+const BERTH: &str = common::INSTALLED_BERTH;
+const UNITS: &str = common::INSTALLED_UNITS;
 const COLLECTION: &str = "ansible/ansible_collections/berth/host";
 /// Where the collection tarball is built for the sandbox, which sees the target directory.
 const BUILT: &str = "ansible-collection";
@@ -244,21 +244,7 @@ fn in_a_real_systemd_with_berth_installed() {
     }
     common::install_ansible();
     build_collection(&Path::new(env!("CARGO_TARGET_TMPDIR")).join(BUILT));
-    let unit = |f: &str| format!("{}={UNITS}/{f}", manifest().join("units").join(f).display());
-    let install = [
-        format!("{}={BERTH}", env!("CARGO_BIN_EXE_berth")),
-        format!(
-            "{}=/usr/local/libexec/berth/berth-helper",
-            env!("CARGO_BIN_EXE_berth-helper")
-        ),
-        unit("berth.service"),
-        unit("berth-apply.service"),
-        unit("berth.path"),
-        format!(
-            "{}=/usr/local/lib/systemd/system-generators/berth-generator",
-            manifest().join("units/berth-generator").display()
-        ),
-    ];
+    let install = common::berth_installed();
     // berth.path on, as a package has it: its applies run alongside the modules' own.
     common::rerun_in_sandbox_with(
         what,

@@ -19,8 +19,8 @@ use berth::unit::CgroupVersion;
 
 mod common;
 
-const BERTH: &str = "/usr/local/bin/berth";
-const UNITS: &str = "/usr/local/lib/systemd/system";
+const BERTH: &str = common::INSTALLED_BERTH;
+const UNITS: &str = common::INSTALLED_UNITS;
 
 // ---------------------------------------------------------------- on the host
 
@@ -40,20 +40,8 @@ fn in_a_real_systemd_with_berths_units() {
     fs::write(defs.join("boot-limits.toml"), limits("64M")).unwrap();
     fs::write(defs.join("idle.toml"), IDLE).unwrap();
     fs::write(defs.join("bootbroken.toml"), BROKEN).unwrap();
-    let unit = |f: &str| format!("{}={UNITS}/{f}", manifest.join("units").join(f).display());
-    let install = [
-        format!("{}={BERTH}", env!("CARGO_BIN_EXE_berth")),
-        format!(
-            "{}=/usr/local/libexec/berth/berth-helper",
-            env!("CARGO_BIN_EXE_berth-helper")
-        ),
-        unit("berth.service"),
-        unit("berth-apply.service"),
-        unit("berth.path"),
-        format!(
-            "{}=/usr/local/lib/systemd/system-generators/berth-generator",
-            manifest.join("units/berth-generator").display()
-        ),
+    let mut install = common::berth_installed();
+    install.extend([
         format!(
             "{}=/etc/berth/containers/boot.toml",
             defs.join("boot.toml").display()
@@ -70,7 +58,7 @@ fn in_a_real_systemd_with_berths_units() {
             "{}=/etc/berth/containers/bootbroken.toml",
             defs.join("bootbroken.toml").display()
         ),
-    ];
+    ]);
     common::rerun_in_sandbox_with(
         "the apply system tests",
         &["--ignored"],

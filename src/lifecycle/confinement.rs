@@ -14,7 +14,7 @@ use crate::name::Name;
 use crate::security::seccomp::{self, Profile, Target};
 use crate::security::selinux::{self, HostSelinux};
 use crate::security::{capabilities, mcs};
-use crate::store::{mcs_levels, userns_ranges};
+use crate::store::{mcs_levels, registry, userns_ranges};
 
 /// Checks what can be checked without changing the host, and returns the container's seccomp
 /// profile. Names in a profile that this libseccomp does not know are skipped with a warning.
@@ -133,20 +133,9 @@ pub fn release(ctx: &Context, name: &Name) -> Vec<String> {
     left
 }
 
-/// Whether a registry holds a reservation for `name`; read without the registry's lock, as a
-/// hint that [`release`] has something to do.
+/// Whether a registry holds a reservation for `name`: a hint that [`release`] has something
+/// to do.
 pub fn holds_reservation(ctx: &Context, name: &Name) -> bool {
-    [
-        mcs_levels::registry_path(&ctx.paths),
-        userns_ranges::registry_path(&ctx.paths),
-    ]
-    .iter()
-    .any(|path| {
-        std::fs::read(path)
-            .ok()
-            .and_then(|text| {
-                serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&text).ok()
-            })
-            .is_some_and(|entries| entries.contains_key(name.as_str()))
-    })
+    registry::holds(&mcs_levels::registry_path(&ctx.paths), name)
+        || registry::holds(&userns_ranges::registry_path(&ctx.paths), name)
 }

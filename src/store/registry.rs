@@ -92,6 +92,15 @@ impl<T: Serialize + DeserializeOwned + Clone + PartialEq> Registry<T> {
     }
 }
 
+/// Whether the registry at `path` holds a reservation for `name`: read without its lock, as
+/// a hint that a release has something to do (the release itself takes the lock).
+pub fn holds(path: &Path, name: &Name) -> bool {
+    read_json::<BTreeMap<String, serde_json::Value>>(path)
+        .ok()
+        .flatten()
+        .is_some_and(|entries| entries.contains_key(name.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +128,7 @@ mod tests {
         assert_eq!(r.entries.len(), 3, "written to disk");
         r.reclaim_stale(&paths, &Name::new("d").unwrap());
         assert_eq!(r.entries.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(holds(&file, &a) && !holds(&file, &c), "read without the lock");
         r.release(&a).unwrap();
         drop(r);
         let r = Registry::<u32>::open(&file).unwrap();

@@ -144,6 +144,36 @@ fn remove_sandbox_state(name: &str) {
     let _ = fs::remove_dir_all(&state);
 }
 
+/// Where the tests of berth's units install it in the sandbox, as `scripts/install` does.
+pub const INSTALLED_BERTH: &str = "/usr/local/bin/berth";
+pub const INSTALLED_UNITS: &str = "/usr/local/lib/systemd/system";
+
+/// `BERTH_SANDBOX_INSTALL` pairs that install the berth and berth-helper under test, berth's
+/// units and its generator into the sandbox, where a package would put them.
+pub fn berth_installed() -> Vec<String> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let unit = |f: &str| {
+        format!(
+            "{}={INSTALLED_UNITS}/{f}",
+            manifest.join("units").join(f).display()
+        )
+    };
+    vec![
+        format!("{}={INSTALLED_BERTH}", env!("CARGO_BIN_EXE_berth")),
+        format!(
+            "{}=/usr/local/libexec/berth/berth-helper",
+            env!("CARGO_BIN_EXE_berth-helper")
+        ),
+        unit("berth.service"),
+        unit("berth-apply.service"),
+        unit("berth.path"),
+        format!(
+            "{}=/usr/local/lib/systemd/system-generators/berth-generator",
+            manifest.join("units/berth-generator").display()
+        ),
+    ]
+}
+
 // ---------------------------------------------------------------- driving berth (inside)
 
 /// Runs the berth under test, echoing the command and its output for the test log.
