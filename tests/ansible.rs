@@ -19,7 +19,6 @@ use std::time::Instant;
 mod common;
 
 const BERTH: &str = common::INSTALLED_BERTH;
-const UNITS: &str = common::INSTALLED_UNITS;
 const COLLECTION: &str = "ansible/ansible_collections/berth/host";
 /// Where the collection tarball is built for the sandbox, which sees the target directory.
 const BUILT: &str = "ansible-collection";
