@@ -32,7 +32,6 @@ fn in_a_real_systemd_with_berths_units() {
         return common::rerun_in_sandbox("the apply system tests", &["--ignored"]);
     }
     common::install_ansible();
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let defs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("apply-boot");
     let _ = fs::remove_dir_all(&defs);
     fs::create_dir_all(&defs).unwrap();
