@@ -128,7 +128,10 @@ mod tests {
         assert_eq!(r.entries.len(), 3, "written to disk");
         r.reclaim_stale(&paths, &Name::new("d").unwrap());
         assert_eq!(r.entries.keys().collect::<Vec<_>>(), ["a", "b"]);
-        assert!(holds(&file, &a) && !holds(&file, &c), "read without the lock");
+        assert!(
+            holds(&file, &a) && !holds(&file, &Name::new("d").unwrap()),
+            "read without the lock"
+        );
         r.release(&a).unwrap();
         drop(r);
         let r = Registry::<u32>::open(&file).unwrap();
