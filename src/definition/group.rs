@@ -16,7 +16,7 @@ use super::model::{self, Conflict, Resources};
 use super::search::{entries, is_toml, Found, SearchError, SearchPath};
 use super::settings::Settings;
 use super::value::Value;
-use super::{conflict_diagnostics, merge_sources, read_source, render, schema};
+use super::{conflict_diagnostics, merge_sources, read_sources, render, schema};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::name::Group;
 
@@ -83,14 +83,7 @@ pub fn load(groups: &SearchPath, group: &Group) -> Result<Option<LoadedGroup>, G
 
 /// Reads and checks a group made of `files`, applied in that order.
 pub fn load_files(group: &Group, files: &[PathBuf]) -> Result<LoadedGroup, GroupError> {
-    let mut problems = Vec::new();
-    let mut sources = Vec::new();
-    for path in files {
-        match read_source(path) {
-            Ok(source) => sources.push(source),
-            Err(d) => problems.push(*d),
-        }
-    }
+    let (sources, mut problems) = read_sources(files.iter().map(PathBuf::as_path));
     match from_sources(group, sources) {
         Ok(loaded) if problems.is_empty() => Ok(loaded),
         Ok(_) => Err(GroupError::Invalid {

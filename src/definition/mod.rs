@@ -79,14 +79,8 @@ pub fn load(search: &SearchPath, name: &Name) -> Result<Loaded, LoadError> {
 
 /// Reads and checks a definition made of `main` and `dropins`, applied in that order.
 pub fn load_files(name: &Name, main: &Path, dropins: &[PathBuf]) -> Result<Loaded, LoadError> {
-    let mut problems = Vec::new();
-    let mut sources = Vec::new();
-    for path in std::iter::once(main).chain(dropins.iter().map(PathBuf::as_path)) {
-        match read_source(path) {
-            Ok(source) => sources.push(source),
-            Err(d) => problems.push(*d),
-        }
-    }
+    let (sources, mut problems) =
+        read_sources(std::iter::once(main).chain(dropins.iter().map(PathBuf::as_path)));
     match from_sources(name, sources) {
         Ok(loaded) if problems.is_empty() => Ok(loaded),
         Ok(_) => Err(LoadError::Invalid {
@@ -101,6 +95,22 @@ pub fn load_files(name: &Name, main: &Path, dropins: &[PathBuf]) -> Result<Loade
             })
         }
     }
+}
+
+/// Reads every file, in order: the texts that could be read, and a problem for each that
+/// could not.
+pub(crate) fn read_sources<'p>(
+    paths: impl IntoIterator<Item = &'p Path>,
+) -> (Vec<Source>, Vec<Diagnostic>) {
+    let mut problems = Vec::new();
+    let mut sources = Vec::new();
+    for path in paths {
+        match read_source(path) {
+            Ok(source) => sources.push(source),
+            Err(d) => problems.push(*d),
+        }
+    }
+    (sources, problems)
 }
 
 pub fn read_source(path: &Path) -> Result<Source, Box<Diagnostic>> {
