@@ -9,9 +9,9 @@
 pub mod devices;
 pub mod resources;
 
-use crate::definition::model::Definition;
-use crate::name::slice_chain;
-use resources::{Planned, ACCOUNTING, RESOURCES};
+use crate::definition::model::{Definition, Resources};
+use crate::name::{slice_chain, Group};
+use resources::{Planned, Unset, ACCOUNTING, RESOURCES};
 
 /// Which cgroup hierarchy holds the resource controllers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +150,63 @@ pub fn plan_scope(def: &Definition, cgroup: CgroupVersion) -> ScopePlan {
         unit: def.name.scope_unit(),
         slices,
         properties: props,
+        warnings,
+    }
+}
+
+/// The limits of a group's slice, `berth-GROUP.slice`, shared by all the group's containers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlicePlan {
+    /// `berth-GROUP.slice` (for a nested group, the innermost level's).
+    pub unit: String,
+    pub description: String,
+    /// Every resource property the slice can have: the group's value where its file sets one,
+    /// and where not, what a slice without it has, so that a limit taken out of the file is
+    /// lifted from a slice that had it.
+    pub properties: Vec<Property>,
+    /// Settings that this host's cgroup version cannot enforce, said out loud.
+    pub warnings: Vec<String>,
+}
+
+/// Plans a group's slice from its `[resources]`.
+pub fn plan_slice(
+    group: &Group,
+    description: &str,
+    r: &Resources,
+    cgroup: CgroupVersion,
+) -> SlicePlan {
+    let mut properties = Vec::new();
+    let mut warnings = Vec::new();
+    // A group's file takes no devices (crate::definition::group): the row's value would be
+    // every container's minimal /dev, which means nothing on a slice.
+    for resource in RESOURCES.iter().filter(|r| r.companion.is_none()) {
+        match resource.plan(r, cgroup) {
+            Planned::Set(property) => properties.push(property),
+            Planned::NotEnforced(warning) => warnings.push(format!("group {group}: {warning}")),
+            Planned::NotSet => {
+                let Some(name) = resource.property(cgroup) else {
+                    continue;
+                };
+                let value = match resource.live {
+                    // systemd gives slices no DefaultTasksMax: theirs is "infinity".
+                    Some(Unset::DefaultTasksMax) => PropertyValue::U64(u64::MAX),
+                    Some(unset) => unset.value(u64::MAX),
+                    // An empty list lifts every device's limit of that kind.
+                    None => PropertyValue::DeviceLimits(Vec::new()),
+                };
+                properties.push(Property { name, value });
+            }
+        }
+    }
+    let unit = group.slice_chain().pop().unwrap_or_default();
+    SlicePlan {
+        description: if description.is_empty() {
+            format!("berth group {group}")
+        } else {
+            format!("{description} (berth group {group})")
+        },
+        unit,
+        properties,
         warnings,
     }
 }
@@ -310,5 +367,41 @@ devices = { "/dev/fuse" = "rw", "/dev/null" = "r" }
         assert_eq!(plan.property("TasksMax"), Some(&PropertyValue::U64(64)));
         assert_eq!(plan.property("KillSignal"), Some(&PropertyValue::I32(15)));
         assert_eq!(plan.property("PIDs"), Some(&PropertyValue::U32s(vec![42])));
+    }
+
+    #[test]
+    fn a_group_slice_sets_its_limits_and_lifts_the_others() {
+        let group = Group::new("web/front").unwrap();
+        let r = Resources {
+            memory_max: Some(crate::definition::model::Limit::Value(64 << 20)),
+            memory_high: Some(crate::definition::model::Limit::Value(32 << 20)),
+            ..Resources::default()
+        };
+        let plan = plan_slice(&group, "", &r, CgroupVersion::V2);
+        assert_eq!(plan.unit, "berth-web-front.slice");
+        assert_eq!(plan.description, "berth group web/front");
+        use PropertyValue::*;
+        let get = |plan: &SlicePlan, name: &str| {
+            plan.properties
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.value.clone())
+        };
+        assert_eq!(get(&plan, "MemoryMax"), Some(U64(64 << 20)));
+        assert_eq!(get(&plan, "CPUQuotaPerSecUSec"), Some(U64(u64::MAX)));
+        assert_eq!(get(&plan, "TasksMax"), Some(U64(u64::MAX)));
+        assert_eq!(get(&plan, "MemoryLow"), Some(U64(0)));
+        assert_eq!(get(&plan, "IOReadBandwidthMax"), Some(DeviceLimits(vec![])));
+        assert_eq!(get(&plan, "DeviceAllow"), None);
+        assert!(plan.warnings.is_empty());
+
+        let plan = plan_slice(&group, "front ends", &r, CgroupVersion::V1);
+        assert_eq!(plan.description, "front ends (berth group web/front)");
+        assert_eq!(get(&plan, "MemoryLimit"), Some(U64(64 << 20)));
+        assert_eq!(get(&plan, "MemoryHigh"), None);
+        assert_eq!(
+            plan.warnings,
+            ["group web/front: resources.memory_high is not enforced: this host's resource controllers are on cgroup v1"]
+        );
     }
 }

@@ -71,7 +71,7 @@ error: unknown key `memroy_max` in [resources]
 9 | memroy_max = "256M"
   | ^^^^^^^^^^
   = key: resources.memroy_max
-  = expected: one of memory_max, memory_high, memory_swap_max, memory_low, cpu_quota, cpu_weight, io_weight, io_read_bandwidth_max, io_write_bandwidth_max, io_read_iops_max, io_write_iops_max, tasks_max, allowed_cpus, devices
+  = expected: one of memory_max, memory_high, memory_swap_max, memory_low, cpu_quota, cpu_weight, io_weight, io_read_bandwidth_max, io_write_bandwidth_max, io_read_iops_max, io_write_iops_max, tasks_max, allowed_cpus, allowed_memory_nodes, devices
   = help: did you mean `memory_max`?
 
 error: invalid value for `resources.cpu_quota`: "50" is not a percentage
@@ -442,4 +442,85 @@ fn show_json_is_as_documented() {
     let o = berth(&["--containers-path", &valid_path(), "show", "--json", "db"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
+}
+
+/// `berth check` with no names checks the group files beside the search path too, with
+/// positions, nested groups and drop-ins included.
+#[test]
+fn check_checks_group_files() {
+    let dir = std::env::temp_dir().join(format!("berth-cli-groups-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let write = |rel: &str, text: &str| {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "containers/web.toml",
+        "group = \"web/front\"\n[exec]\ncommand = [\"/bin/true\"]\n",
+    );
+    write(
+        "groups/web/front.toml",
+        "description = \"front ends\"\n[resources]\nmemory_max = \"64M\"\n",
+    );
+    write(
+        "groups/web/front.toml.d/10-cpu.toml",
+        "[resources]\ncpu_quota = \"50%\"\n",
+    );
+    write("groups/db.toml", "[resources]\nmemroy_max = \"1G\"\n");
+    let containers = dir.join("containers");
+    let path = containers.to_str().unwrap();
+
+    let o = berth(&["--containers-path", path, "check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "3 definition(s) checked, 1 invalid, 1 error(s)\n"
+    );
+    let db = dir.join("groups/db.toml");
+    assert!(
+        stderr(&o).starts_with(&format!(
+            "error: unknown key `memroy_max` in [resources]\n  --> {}:2:1\n",
+            db.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+
+    std::fs::remove_file(&db).unwrap();
+    let o = berth(&["--containers-path", path, "check", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report = assert_documented("check", &o, &[]);
+    let group = report["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "group web/front")
+        .unwrap_or_else(|| panic!("{report:#}"))
+        .clone();
+    assert_eq!(group["valid"], true);
+    assert_eq!(group["files"].as_array().unwrap().len(), 2, "{group:#}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Several `--from-unit` are refused before anything is read: a container runs one payload.
+#[test]
+fn create_refuses_several_units() {
+    let o = berth(&[
+        "create",
+        "web",
+        "--from-unit",
+        "nginx.service",
+        "--from-unit",
+        "php-fpm.service",
+        "--dry-run",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(
+            "error: berth create takes one --from-unit, not 2: a container runs one payload"
+        ),
+        "{}",
+        stderr(&o)
+    );
 }

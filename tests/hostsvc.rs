@@ -1,9 +1,12 @@
 //! Host-service features of issue 18 against a real systemd: `berth pause` and `berth resume`
 //! freeze and thaw a container's processes; a container whose binary the host replaced is
 //! marked outdated and `berth apply --restart-outdated` restarts it and only it; an IO
-//! bandwidth limit reaches the cgroup's blkio.throttle (v1) or io.max (v2) file; a host unit
-//! with User=, Environment= and a drop-in becomes a definition that checks clean and runs the
-//! same binary as that user, and a template instance works.
+//! bandwidth limit reaches the cgroup's blkio.throttle (v1) or io.max (v2) file, the memory
+//! nodes its cpuset.mems (v2; a warning on v1), and status and list account its IO; a host
+//! unit with User=, Environment=, an EnvironmentFile= and a drop-in becomes a definition that
+//! checks clean and runs the same binary as that user with that environment, and a template
+//! instance works; a group file's memory budget reaches the group's slice and is shared by
+//! the group's containers.
 //!
 //! Run inside a real systemd like tests/system.rs.
 
@@ -304,7 +307,7 @@ fn an_io_bandwidth_limit_reaches_the_cgroup() {
         "io",
         &format!(
             "[exec]\ncommand = [\"/bin/sleep\", \"infinity\"]\n\
-             [resources]\nmemory_low = \"16M\"\n\
+             [resources]\nmemory_low = \"16M\"\nallowed_memory_nodes = \"0\"\n\
              [resources.io_read_bandwidth_max]\n\"{node}\" = \"10M\"\n\
              [resources.io_write_bandwidth_max]\n\"{node}\" = \"5M\"\n\
              [resources.io_read_iops_max]\n\"{node}\" = 1000\n"
@@ -313,6 +316,16 @@ fn an_io_bandwidth_limit_reaches_the_cgroup() {
     let out = berth(&["start", "io"]);
     assert!(out.status.success(), "berth start io failed");
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    // IO accounting: systemd's IOReadBytes and IOWriteBytes on v2, the blkio statistics on v1.
+    let status = status_json("io");
+    common::assert_documented_json("status", &status);
+    let listed = list_entry("io");
+    for key in ["io_read_bytes", "io_write_bytes"] {
+        assert!(status[key].is_u64(), "{key}: {status:#}");
+        assert!(listed[key].is_u64(), "{key}: {listed:#}");
+    }
+    let text = berth_ok(&["status", "io"]);
+    assert!(text.contains("        IO: "), "{text}");
     let cgroup = status_json("io")["control_group"]
         .as_str()
         .unwrap()
@@ -331,7 +344,7 @@ fn an_io_bandwidth_limit_reaches_the_cgroup() {
                 write.lines().any(|l| l == format!("{majmin} 5242880")),
                 "blkio.throttle.write_bps_device: {write:?}"
             );
-            for key in ["memory_low", "io_read_iops_max"] {
+            for key in ["memory_low", "io_read_iops_max", "allowed_memory_nodes"] {
                 assert!(
                     said.contains(&format!("resources.{key} is not enforced")),
                     "no warning for {key}: {said}"
@@ -350,6 +363,8 @@ fn an_io_bandwidth_limit_reaches_the_cgroup() {
             }
             let low = fs::read_to_string(dir.join("memory.low")).unwrap();
             assert_eq!(low.trim(), "16777216");
+            let mems = fs::read_to_string(dir.join("cpuset.mems")).unwrap();
+            assert_eq!(mems.trim(), "0", "cpuset.mems");
         }
     }
     berth_ok(&["stop", "io"]);
@@ -388,9 +403,15 @@ fn a_host_unit_becomes_a_container_running_its_binary_as_its_user() {
          Environment=GREETING=hello\nMemoryMax=64M\n",
         &[(
             "10-berth.conf",
-            "[Service]\nEnvironment=FROM_DROPIN=yes\nWorkingDirectory=/tmp\n",
+            "[Service]\nEnvironment=FROM_DROPIN=yes\nWorkingDirectory=/tmp\n\
+             EnvironmentFile=/etc/berth-test-svc.env\nEnvironmentFile=-/etc/berth-test-none.env\n",
         )],
     );
+    fs::write(
+        "/etc/berth-test-svc.env",
+        "# read by the unit\nFROM_FILE=\"in a file\"\nGREETING=overridden\n",
+    )
+    .unwrap();
     let printed = berth_ok(&[
         "create",
         "svc",
@@ -408,8 +429,9 @@ fn a_host_unit_becomes_a_container_running_its_binary_as_its_user() {
         "command = [\"/usr/bin/sleep\", \"infinity\"]",
         "user = \"nobody\"",
         "working_directory = \"/tmp\"",
-        "GREETING = \"hello\"",
+        "GREETING = \"overridden\"",
         "FROM_DROPIN = \"yes\"",
+        "FROM_FILE = \"in a file\"",
         "memory_max = \"64M\"",
         "#   Group=nogroup: berth runs the command with the user's own groups",
         "#   systemctl disable --now berth-test-svc.service",
@@ -444,7 +466,19 @@ fn a_host_unit_becomes_a_container_running_its_binary_as_its_user() {
         "Uid: {uid}"
     );
     let env = environ(payload);
-    for var in ["GREETING=hello", "FROM_DROPIN=yes"] {
+    assert!(
+        printed.contains("# From EnvironmentFile=/etc/berth-test-svc.env, as it was"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("#   EnvironmentFile=-/etc/berth-test-none.env: there is no such file"),
+        "{printed}"
+    );
+    for var in [
+        "GREETING=overridden",
+        "FROM_DROPIN=yes",
+        "FROM_FILE=in a file",
+    ] {
         assert!(env.iter().any(|e| e == var), "no {var} in {env:?}");
     }
     berth_ok(&["stop", "svc"]);
@@ -520,4 +554,124 @@ fn a_template_instance_becomes_a_container_and_what_cannot_run_is_refused() {
         String::from_utf8_lossy(&out.stderr),
         "error: no unit berth-test-none.service on this host\n"
     );
+}
+
+/// A container of group `hogs` that holds `mib` MiB and sleeps, under a limit of its own that
+/// it stays below.
+fn hog(name: &str, mib: u32) {
+    define(
+        name,
+        &format!(
+            "group = \"hogs\"\n\
+             [exec]\n\
+             command = [\"/usr/bin/python3\", \"-c\", \"import time; x = b'x' * ({mib} << 20); time.sleep(600)\"]\n\
+             [resources]\nmemory_max = \"60M\"\n"
+        ),
+    );
+}
+
+/// The group slice's memory limit as the cgroup has it, in bytes.
+fn slice_memory_limit(slice: &str) -> String {
+    let file = match cgroup_version().unwrap() {
+        CgroupVersion::V1 => {
+            format!("/sys/fs/cgroup/memory/berth.slice/{slice}/memory.limit_in_bytes")
+        }
+        CgroupVersion::V2 => format!("/sys/fs/cgroup/berth.slice/{slice}/memory.max"),
+    };
+    fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+        .trim()
+        .to_owned()
+}
+
+fn is_active(name: &str) -> bool {
+    status_json(name)["state"] == "running"
+}
+
+#[test]
+#[ignore = "runs inside a real systemd"]
+fn a_group_memory_budget_is_shared_by_its_containers() {
+    common::assert_systemd_is_pid1();
+    fs::create_dir_all("/etc/berth/groups").unwrap();
+    fs::write(
+        "/etc/berth/groups/hogs.toml",
+        "description = \"memory hogs\"\n[resources]\nmemory_max = \"64M\"\n",
+    )
+    .unwrap();
+    let checked = berth_ok(&["check"]);
+    assert!(checked.contains("all valid"), "{checked}");
+
+    // Each stays below its own 60M, both together need more than the group's 64M.
+    hog("hog-a", 36);
+    hog("hog-b", 36);
+    berth_ok(&["start", "hog-a"]);
+    assert_eq!(slice_memory_limit("berth-hogs.slice"), "67108864");
+    let description = common::sh("systemctl show -P Description berth-hogs.slice");
+    assert_eq!(description.trim(), "memory hogs (berth group hogs)");
+    sleep(Duration::from_secs(2));
+    assert!(
+        is_active("hog-a"),
+        "hog-a alone exceeded the group's budget"
+    );
+    berth_ok(&["start", "hog-b"]);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let killed = loop {
+        match (is_active("hog-a"), is_active("hog-b")) {
+            (true, true) => {}
+            (false, true) => break "hog-a",
+            (true, false) => break "hog-b",
+            (false, false) => panic!("both hogs ended; the group's budget takes one of them"),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "two hogs of 36M each run together under a group budget of 64M"
+        );
+        sleep(Duration::from_millis(100));
+    };
+    let survivor = if killed == "hog-a" { "hog-b" } else { "hog-a" };
+    let status = berth_ok(&["status", killed]);
+    assert!(status.contains("out of memory"), "{status}");
+    assert!(status.contains("killed by SIGKILL"), "{status}");
+    sleep(Duration::from_secs(1));
+    assert!(is_active(survivor), "{survivor} ended too");
+
+    // A changed group file reaches the active slice through apply, and only then.
+    fs::write(
+        "/etc/berth/groups/hogs.toml",
+        "[resources]\nmemory_max = \"96M\"\n",
+    )
+    .unwrap();
+    let planned = berth_ok(&["apply", "--dry-run"]);
+    assert!(
+        planned.contains("would set the limits of group hogs on berth-hogs.slice"),
+        "{planned}"
+    );
+    assert_eq!(slice_memory_limit("berth-hogs.slice"), "67108864");
+    let out = berth_ok(&["apply", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    common::assert_documented_json("apply", &report);
+    assert_eq!(report["groups"][0]["group"], "hogs", "{report:#}");
+    assert_eq!(report["groups"][0]["ok"], true, "{report:#}");
+    assert_eq!(slice_memory_limit("berth-hogs.slice"), "100663296");
+    let again = berth_ok(&["apply", "--json"]);
+    let again: serde_json::Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(again["groups"], serde_json::json!([]), "{again:#}");
+
+    // Its file gone, the group's slice loses its limit.
+    fs::remove_file("/etc/berth/groups/hogs.toml").unwrap();
+    let out = berth_ok(&["apply"]);
+    assert!(
+        out.contains("lifted the limits of group hogs from berth-hogs.slice"),
+        "{out}"
+    );
+    let unlimited = slice_memory_limit("berth-hogs.slice");
+    assert!(
+        unlimited == "max" || unlimited.parse::<u64>().unwrap() > 1 << 40,
+        "{unlimited}"
+    );
+    berth_ok(&["stop", survivor]);
+    for name in ["hog-a", "hog-b"] {
+        fs::remove_file(format!("/etc/berth/containers/{name}.toml")).unwrap();
+    }
 }

@@ -10,7 +10,7 @@ use crate::definition::{self, render, LoadError};
 use crate::diagnostic::Diagnostic;
 use crate::lifecycle::state::{self, Phase};
 use crate::lifecycle::stop::Stopped;
-use crate::lifecycle::{recover, start, stop, Context, LifecycleError};
+use crate::lifecycle::{groups, recover, start, stop, Context, LifecycleError};
 use crate::name::{name_from_scope_unit, Name};
 use crate::store::At;
 use crate::systemd::{self, Systemd};
@@ -25,6 +25,9 @@ pub struct Prepared {
     /// Of the search path, taken before the definitions were read, when asked for.
     fingerprint: Option<u64>,
     dry_run: bool,
+    /// Group slices are brought up to date only by an apply of everything.
+    all: bool,
+    cgroup: crate::unit::CgroupVersion,
     _lock: ApplyLock,
 }
 
@@ -126,6 +129,8 @@ pub fn prepare(
         warnings,
         fingerprint,
         dry_run,
+        all: only.is_none(),
+        cgroup: host.cgroup,
         _lock: lock,
     })
 }
@@ -226,6 +231,40 @@ fn outdated(
         }
     }
     Ok(out)
+}
+
+/// Brings the active group slices up to date with their group files (with `--dry-run`: says
+/// what that would do); nothing when apply was given container names. Done before the
+/// containers, so that a container started in a group joins its slice as the file says.
+pub fn sync_groups(ctx: &Context, prepared: &Prepared) -> Result<Vec<groups::Synced>, ApplyError> {
+    if !prepared.all {
+        return Ok(Vec::new());
+    }
+    let systemd = Systemd::connect()?;
+    let synced = groups::sync(ctx, &systemd, prepared.cgroup, prepared.dry_run)?;
+    for s in &synced {
+        match &s.result {
+            Ok(done) => tracing::info!(group = %s.group, "{done}"),
+            Err(e) => tracing::error!(group = %s.group, "{e}"),
+        }
+    }
+    Ok(synced)
+}
+
+/// One group's line in `berth apply --json`'s `groups`.
+pub fn synced_json(s: &groups::Synced) -> serde_json::Value {
+    let (message, error) = match &s.result {
+        Ok(m) => (Some(m), None),
+        Err(e) => (None, Some(e)),
+    };
+    serde_json::json!({
+        "group": s.group.to_string(),
+        "unit": s.unit,
+        "ok": s.result.is_ok(),
+        "message": message,
+        "error": error,
+        "warnings": s.warnings,
+    })
 }
 
 /// Carries out the plan in its order, calling `on_done` after each action; a failure is

@@ -20,7 +20,7 @@ use crate::name::Name;
 use crate::store::IoError;
 use crate::systemd::SystemdError;
 
-pub use execute::{execute, prepare, Options, Outcome, Prepared};
+pub use execute::{execute, prepare, sync_groups, synced_json, Options, Outcome, Prepared};
 pub use plan::{Action, Plan};
 
 #[derive(Debug, thiserror::Error)]

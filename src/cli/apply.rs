@@ -91,7 +91,7 @@ pub fn apply(ctx: &Context, raw: &[String], flags: Flags, json: bool) -> u8 {
             .any(|(action, _)| action.changes_something())
     } else {
         report.outcomes.iter().any(|o| o.result.is_ok())
-    };
+    } || report.groups_changed;
     if json {
         let out = serde_json::json!({
             "changed": changed,
@@ -99,12 +99,13 @@ pub fn apply(ctx: &Context, raw: &[String], flags: Flags, json: bool) -> u8 {
             "dry_run": dry_run,
             "plan": report.plan.iter().map(|(_, e)| e).collect::<Vec<_>>(),
             "results": report.outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>(),
+            "groups": report.groups,
             "errors": report.errors,
             "warnings": report.warnings,
         });
         println!("{out:#}");
-    } else if !dry_run && !report.outcomes.is_empty() {
-        println!("{}", summary(&report.outcomes));
+    } else if !dry_run && (!report.outcomes.is_empty() || report.groups_changed) {
+        println!("{}", summary(&report.outcomes, report.groups_updated));
     }
     if report.aborted {
         exit::NOT_APPLIED
@@ -120,6 +121,10 @@ pub fn apply(ctx: &Context, raw: &[String], flags: Flags, json: bool) -> u8 {
 struct Report {
     plan: Vec<(Action, serde_json::Value)>,
     outcomes: Vec<Outcome>,
+    groups: Vec<serde_json::Value>,
+    /// Group slices whose limits were (with --dry-run: would be) brought up to date.
+    groups_changed: bool,
+    groups_updated: usize,
     errors: Vec<serde_json::Value>,
     warnings: Vec<String>,
     failed: bool,
@@ -144,6 +149,7 @@ impl Report {
             }
             print!("{}", plan.to_text());
         }
+        self.sync_groups(ctx, prepared, json);
         let outcomes = apply::execute(ctx, prepared, |o| {
             if json {
                 return;
@@ -166,7 +172,43 @@ impl Report {
     }
 }
 
-fn summary(outcomes: &[Outcome]) -> String {
+impl Report {
+    fn sync_groups(&mut self, ctx: &Context, prepared: &apply::Prepared, json: bool) {
+        let synced = match apply::sync_groups(ctx, prepared) {
+            Ok(s) => s,
+            Err(e) => {
+                if !json {
+                    eprintln!("error: group slices: {e}");
+                }
+                self.errors
+                    .push(crate::diagnostic::Diagnostic::new(e.to_string()).to_json());
+                self.failed = true;
+                return;
+            }
+        };
+        for s in &synced {
+            if !json {
+                for w in &s.warnings {
+                    eprintln!("warning: group {}: {w}", s.group);
+                }
+                match &s.result {
+                    Ok(done) => println!("{done}"),
+                    Err(e) => eprintln!("error: group {}: {e}", s.group),
+                }
+            }
+            match &s.result {
+                Ok(_) => {
+                    self.groups_changed = true;
+                    self.groups_updated += 1;
+                }
+                Err(_) => self.failed = true,
+            }
+            self.groups.push(apply::synced_json(s));
+        }
+    }
+}
+
+fn summary(outcomes: &[Outcome], groups: usize) -> String {
     let mut parts = Vec::new();
     for (action, done) in [
         (Action::Start, "started"),
@@ -181,6 +223,9 @@ fn summary(outcomes: &[Outcome]) -> String {
         if n > 0 {
             parts.push(format!("{n} {done}"));
         }
+    }
+    if groups > 0 {
+        parts.push(format!("{groups} group slice(s) updated"));
     }
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     if failed > 0 {

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{exit, is_path, sibling_dropins};
+use crate::definition::group::{self, GroupError};
 use crate::definition::{self, Found, LoadError, SearchPath};
 use crate::diagnostic::Diagnostic;
 use crate::name::Name;
@@ -98,6 +99,42 @@ fn check_all(search: &SearchPath) -> Vec<Checked> {
         })
         .collect();
     out.extend(names.iter().map(|n| check_name(search, n)));
+    out.extend(check_groups(&group::search_path(search)));
+    out
+}
+
+/// Every group file on the groups' search path, labelled `group NAME`.
+fn check_groups(groups: &SearchPath) -> Vec<Checked> {
+    let (names, invalid_files) = match group::names(groups) {
+        Ok(found) => found,
+        Err(e) => return vec![Checked::failed("group search path", e.to_string())],
+    };
+    let mut out: Vec<Checked> = invalid_files
+        .into_iter()
+        .map(|path| Checked {
+            label: format!("group {}", definition::file_stem(&path)),
+            problems: vec![group::invalid_file_name(&path)],
+            files: vec![path],
+            notes: Vec::new(),
+        })
+        .collect();
+    for g in names {
+        let mut checked = Checked {
+            label: format!("group {g}"),
+            files: Vec::new(),
+            problems: Vec::new(),
+            notes: Vec::new(),
+        };
+        match group::load(groups, &g) {
+            Ok(Some(loaded)) => {
+                checked.files = loaded.sources.into_iter().map(|s| s.path).collect();
+            }
+            Ok(None) => checked.notes.push(format!("group {g}: masked")),
+            Err(GroupError::Invalid { problems, .. }) => checked.problems = problems,
+            Err(e) => checked.problems.push(Diagnostic::new(e.to_string())),
+        }
+        out.push(checked);
+    }
     out
 }
 

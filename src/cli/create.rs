@@ -1,4 +1,5 @@
-//! `berth create NAME --from-unit UNIT`: writes a definition made from a host service.
+//! `berth create NAME --from-unit UNIT`: writes a definition made from a host service. One
+//! unit only: see [`ONE_UNIT`].
 
 use std::fs;
 use std::io::Write;
@@ -12,10 +13,27 @@ use crate::diagnostic::Source;
 use crate::lifecycle::Context;
 use crate::systemd::Systemd;
 
-pub fn from_unit(ctx: &Context, raw: &str, unit: &str, dry_run: bool) -> u8 {
+/// Why several `--from-unit` are refused, for the error and berth(1).
+pub const ONE_UNIT: &str = "a container runs one payload, exec.command, under berth's small \
+     init, which starts nothing else and restarts nothing: several services in one container \
+     would need a service manager inside it. Make one container per unit (`group` puts them in \
+     one slice, and a group file gives them a shared budget), or a boot-mode container whose \
+     own systemd runs the units";
+
+pub fn from_unit(ctx: &Context, raw: &str, units: &[String], dry_run: bool) -> u8 {
     let n = match name(raw) {
         Ok(n) => n,
         Err(c) => return c,
+    };
+    let unit = match units {
+        [unit] => unit.as_str(),
+        _ => {
+            eprintln!(
+                "error: berth create takes one --from-unit, not {}: {ONE_UNIT}",
+                units.len()
+            );
+            return exit::USAGE;
+        }
     };
     let Some(dir) = ctx.search.0.first() else {
         eprintln!("error: the search path is empty: there is no directory to write {n}.toml in");
@@ -92,7 +110,12 @@ fn make(unit: &str) -> Result<String, MakeError> {
         .ok_or_else(|| FromUnitError::NotFound {
             unit: unit.to_owned(),
         })?;
-    Ok(from_unit::definition(&host, systemd.default_tasks_max()?)?)
+    let read = |path: &str| fs::read_to_string(path);
+    Ok(from_unit::definition(
+        &host,
+        systemd.default_tasks_max()?,
+        &read,
+    )?)
 }
 
 fn check(

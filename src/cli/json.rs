@@ -118,7 +118,8 @@ pub const OUTPUTS: &[Output] = &[
                     field(
                         "name",
                         Shape::String,
-                        "the container's name, or the file's path as given",
+                        "the container's name, the file's path as given, or \"group GROUP\" \
+                         for a group file (checked when no container is named)",
                     ),
                     field("valid", Shape::Boolean, "this definition is valid"),
                     field(
@@ -137,7 +138,7 @@ pub const OUTPUTS: &[Output] = &[
                         "what is said but is no error: masked, drop-ins without a main file",
                     ),
                 ])),
-                "one entry per container or file checked",
+                "one entry per container, group or file checked",
             ),
         ]),
     },
@@ -221,6 +222,17 @@ pub const OUTPUTS: &[Output] = &[
                 COUNT_OR_NULL,
                 "CPU time used, in nanoseconds",
             ),
+            field(
+                "io_read_bytes",
+                COUNT_OR_NULL,
+                "bytes read from block devices since the unit started (systemd's IOReadBytes \
+                 on cgroup v2, the blkio statistics on cgroup v1); null where unknown",
+            ),
+            field(
+                "io_write_bytes",
+                COUNT_OR_NULL,
+                "bytes written to block devices since the unit started; null where unknown",
+            ),
         ])),
     },
     Output {
@@ -283,6 +295,17 @@ pub const OUTPUTS: &[Output] = &[
                 "cpu_usage_nsec",
                 COUNT_OR_NULL,
                 "CPU time used, in nanoseconds",
+            ),
+            field(
+                "io_read_bytes",
+                COUNT_OR_NULL,
+                "bytes read from block devices since the unit started (systemd's IOReadBytes \
+                 on cgroup v2, the blkio statistics on cgroup v1); null where unknown",
+            ),
+            field(
+                "io_write_bytes",
+                COUNT_OR_NULL,
+                "bytes written to block devices since the unit started; null where unknown",
             ),
             field(
                 "control_group",
@@ -450,6 +473,31 @@ pub const OUTPUTS: &[Output] = &[
                     ),
                 ])),
                 "what was done (empty with --dry-run)",
+            ),
+            field(
+                "groups",
+                Shape::Array(&Shape::Object(&[
+                    field("group", Shape::String, "the group, such as \"web/front\""),
+                    field(
+                        "unit",
+                        Shape::String,
+                        "its slice, such as \"berth-web-front.slice\"",
+                    ),
+                    field(
+                        "ok",
+                        Shape::Boolean,
+                        "it was done (with --dry-run: it would be)",
+                    ),
+                    field("message", STR_OR_NULL, "what was done, when it was"),
+                    field("error", STR_OR_NULL, "why it failed, when it did"),
+                    field(
+                        "warnings",
+                        Shape::Array(&Shape::String),
+                        "limits of the group file this host cannot enforce",
+                    ),
+                ])),
+                "the active group slices whose group files changed, and what apply did with \
+                 their limits (empty when apply is given container names)",
             ),
             field(
                 "errors",

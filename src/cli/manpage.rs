@@ -719,6 +719,12 @@ fn files(roff: &mut Roff) {
              \\fBberth.toml\\fR(5).",
         ),
         (
+            "/etc/berth/groups/\\fIGROUP\\fB.toml",
+            "Group files: the limits of a group's slice, shared by all its containers, over \
+             those in /run/berth/groups and /usr/lib/berth/groups; drop-ins in \
+             \\fIGROUP\\fR.toml.d/; see GROUPS in \\fBberth.toml\\fR(5).",
+        ),
+        (
             "/etc/berth/berth.toml",
             "berth's own settings for the host (optional): the MCS categories containers' \
              SELinux levels are drawn from.",

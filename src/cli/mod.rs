@@ -74,7 +74,8 @@ pub enum Command {
     /// A target containing a slash or ending in .toml is a file, checked with the drop-ins in
     /// FILE.d/ beside it; otherwise it is a container name, looked up in the search path.
     /// Each error names the file, line and column, the key, what was expected and the nearest
-    /// valid key. Nothing is changed on the host.
+    /// valid key. With no target, the group files (groups/GROUP.toml beside the search path's
+    /// directories) are checked too. Nothing is changed on the host.
     Check {
         /// Container names or definition file paths; all definitions when none are given
         #[arg(value_name = "NAME|PATH", add = ArgValueCompleter::new(complete::check_target))]
@@ -107,8 +108,10 @@ pub enum Command {
     /// template needs an instance, foo@bar.service) and writes NAME.toml in the first
     /// directory of the search path (/etc/berth/containers): ExecStart=, User=, Environment=,
     /// WorkingDirectory=, KillSignal=, TimeoutStopSec=, the description and the resource
-    /// limits it sets, with comments saying what did not map and why (Group=,
-    /// EnvironmentFile=, Type=notify, ...). The file checks clean, or is not written. Refuses
+    /// limits it sets, with comments saying what did not map and why (Group=, Type=notify,
+    /// ...). The variables of its readable EnvironmentFile= files are inlined in
+    /// [exec.environment] under a comment naming the file (later changes to the file do not
+    /// reach the container). The file checks clean, or is not written. Refuses
     /// a unit that cannot run in a container: one whose ExecStart= runs systemctl (it needs
     /// the host's PID 1), Type=forking, a program outside /usr, several ExecStart= lines. The
     /// host unit is not changed: once the container runs, disable it with systemctl disable
@@ -116,9 +119,11 @@ pub enum Command {
     Create {
         #[arg(value_name = "NAME")]
         name: String,
-        /// The host's service unit, such as nginx.service or foo@bar.service
+        /// The host's service unit, such as nginx.service or foo@bar.service. Given more than
+        /// once, berth refuses: a container runs one payload, so make one container per unit
+        /// (in one group to share a budget), or a boot-mode container running its own systemd
         #[arg(long, value_name = "UNIT", required = true)]
-        from_unit: String,
+        from_unit: Vec<String>,
         /// Print the definition rather than write it
         #[arg(long)]
         dry_run: bool,
@@ -249,7 +254,9 @@ pub enum Command {
     /// stops berth's containers whose definition is gone, masked or no longer autostart.
     /// Containers berth did not start are never touched; an invalid definition is reported as
     /// `berth check` reports it and the rest is applied. The search path is the whole truth:
-    /// with --containers-path, berth's containers defined only elsewhere are stopped.
+    /// with --containers-path, berth's containers defined only elsewhere are stopped. Without
+    /// names, the active group slices whose group files changed get the files' limits (those
+    /// taken out are lifted), before any container is started.
     ///
     /// Exit status: 0 nothing failed; 1 something failed (an invalid definition, a container
     /// that could not be changed), the rest was applied; 2 usage; 3 nothing was applied (no

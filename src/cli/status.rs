@@ -184,6 +184,13 @@ pub fn status(ctx: &Context, n: &str, json: bool) -> u8 {
     if let Some(c) = s.cpu_usage_nsec {
         println!("       CPU: {}", format_usec(c / 1000 - (c / 1000) % 1000));
     }
+    if let (Some(r), Some(w)) = (s.io_read_bytes, s.io_write_bytes) {
+        println!(
+            "        IO: {} read, {} written",
+            human_bytes(r),
+            human_bytes(w)
+        );
+    }
     println!("   SELinux: {}", s.selinux);
     if let Some(ns) = &s.user_namespace {
         let files = if ns.idmapped {

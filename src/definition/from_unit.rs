@@ -125,6 +125,56 @@ fn percent(usec: u64) -> String {
     quoted(&text)
 }
 
+/// The variables of an environment file as systemd reads it (`NAME=value` lines, `#` and `;`
+/// comments, values in single or double quotes, a trailing backslash continuing a line), and
+/// the numbers of the lines that are none of these.
+fn environment_file(text: &str) -> (Vec<(String, String)>, Vec<usize>) {
+    let mut vars = Vec::new();
+    let mut bad = Vec::new();
+    let mut lines = text.lines().enumerate();
+    while let Some((i, line)) = lines.next() {
+        let mut line = line.to_owned();
+        while line.ends_with('\\') {
+            line.pop();
+            match lines.next() {
+                Some((_, more)) => line.push_str(more),
+                None => break,
+            }
+        }
+        let line = line.trim();
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            bad.push(i + 1);
+            continue;
+        };
+        let k = k.trim();
+        if !env_name_ok(k) {
+            bad.push(i + 1);
+            continue;
+        }
+        let v = v.trim();
+        let value = if let Some(inner) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            let mut out = String::new();
+            let mut chars = inner.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => out.extend(chars.next()),
+                    c => out.push(c),
+                }
+            }
+            out
+        } else if let Some(inner) = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+            inner.to_owned()
+        } else {
+            v.to_owned()
+        };
+        vars.push((k.to_owned(), value));
+    }
+    (vars, bad)
+}
+
 fn env_name_ok(k: &str) -> bool {
     k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -133,7 +183,13 @@ fn env_name_ok(k: &str) -> bool {
 /// The definition of a container running `u`'s command, as berth.toml text.
 /// `default_tasks_max`: what systemd reports for a unit that sets no TasksMax=, which is not
 /// copied.
-pub fn definition(u: &HostUnit, default_tasks_max: u64) -> Result<String, FromUnitError> {
+/// `read_file` reads an EnvironmentFile= (the command line passes `fs::read_to_string`): its
+/// variables are inlined, since berth has no environment files of its own.
+pub fn definition(
+    u: &HostUnit,
+    default_tasks_max: u64,
+    read_file: &dyn Fn(&str) -> std::io::Result<String>,
+) -> Result<String, FromUnitError> {
     let cannot = |why: String| FromUnitError::Cannot {
         unit: u.id.clone(),
         why,
@@ -180,20 +236,69 @@ pub fn definition(u: &HostUnit, default_tasks_max: u64) -> Result<String, FromUn
         let _ = writeln!(out, "stop_timeout = {}", duration(t));
     }
 
-    let mut environment = String::new();
+    // systemd applies the environment files after Environment=, in order: a later value of
+    // a variable replaces an earlier one. Each value remembers the file it came from.
+    let mut environment: Vec<(String, String, Option<&str>)> = Vec::new();
+    fn set<'a>(
+        environment: &mut Vec<(String, String, Option<&'a str>)>,
+        k: &str,
+        v: String,
+        from: Option<&'a str>,
+    ) {
+        environment.retain(|(name, ..)| name != k);
+        environment.push((k.to_owned(), v, from));
+    }
     for assignment in &u.environment {
         match assignment.split_once('=') {
-            Some((k, v)) if env_name_ok(k) => {
-                let _ = writeln!(environment, "{k} = {}", quoted(v));
-            }
+            Some((k, v)) if env_name_ok(k) => set(&mut environment, k, v.to_owned(), None),
             _ => not_mapped.push(format!(
                 "Environment={assignment}: not a NAME=value berth can set"
             )),
         }
     }
+    for f in &u.environment_files {
+        let (optional, path) = match f.strip_prefix('-') {
+            Some(path) => (true, path),
+            None => (false, f.as_str()),
+        };
+        match read_file(path) {
+            Ok(text) => {
+                let (vars, bad) = environment_file(&text);
+                for (k, v) in vars {
+                    set(&mut environment, &k, v, Some(path));
+                }
+                for line in bad {
+                    not_mapped.push(format!(
+                        "EnvironmentFile={path} line {line}: not a NAME=value berth can set"
+                    ));
+                }
+            }
+            Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => {
+                not_mapped.push(format!(
+                    "EnvironmentFile={f}: there is no such file (the unit allows that), so \
+                     there was nothing to inline"
+                ));
+            }
+            Err(e) => not_mapped.push(format!(
+                "EnvironmentFile={f}: cannot be read ({e}); set its variables in \
+                 [exec.environment]"
+            )),
+        }
+    }
     if !environment.is_empty() {
         out.push_str("\n[exec.environment]\n");
-        out.push_str(&environment);
+        let mut last: Option<&str> = None;
+        for (k, v, from) in &environment {
+            if let Some(file) = from.filter(|f| Some(*f) != last) {
+                let _ = writeln!(
+                    out,
+                    "# From EnvironmentFile={file}, as it was when this file was made: berth \
+                     has no environment files, so later changes to it do not reach the container"
+                );
+            }
+            last = *from;
+            let _ = writeln!(out, "{k} = {}", quoted(v));
+        }
     }
 
     let mut resources = String::new();
@@ -223,12 +328,6 @@ pub fn definition(u: &HostUnit, default_tasks_max: u64) -> Result<String, FromUn
         not_mapped.push(format!(
             "Group={}: berth runs the command with the user's own groups",
             u.group
-        ));
-    }
-    for f in &u.environment_files {
-        not_mapped.push(format!(
-            "EnvironmentFile={f}: berth has no environment files; set its variables in \
-             [exec.environment]"
         ));
     }
     match u.service_type.as_str() {
@@ -265,6 +364,56 @@ mod tests {
     use crate::diagnostic::Source;
     use crate::name::Name;
 
+    fn no_files(_: &str) -> std::io::Result<String> {
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+
+    #[test]
+    fn environment_files_are_inlined_after_environment() {
+        let mut u = nginx();
+        u.environment = vec!["LANG=C.UTF-8".into(), "A=1".into()];
+        u.environment_files = vec![
+            "/etc/default/nginx".into(),
+            "/etc/secret".into(),
+            "-/etc/none".into(),
+        ];
+        let read = |p: &str| -> std::io::Result<String> {
+            match p {
+                "/etc/default/nginx" => Ok("# comment\n; too\n\nA=\"two \\\"words\\\"\"\nB='$x'\nC = long \\\nline\nnot a line\n".into()),
+                "/etc/secret" => Err(std::io::ErrorKind::PermissionDenied.into()),
+                _ => Err(std::io::ErrorKind::NotFound.into()),
+            }
+        };
+        let text = definition(&u, 4915, &read).unwrap();
+        assert!(
+            text.contains(
+                "[exec.environment]\nLANG = \"C.UTF-8\"\n# From EnvironmentFile=/etc/default/nginx, \
+                 as it was when this file was made: berth has no environment files, so later \
+                 changes to it do not reach the container\nA = \"two \\\"words\\\"\"\nB = \"$x\"\nC = \"long line\"\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("#   EnvironmentFile=/etc/default/nginx line 8: not a NAME=value"),
+            "{text}"
+        );
+        assert!(
+            text.contains("#   EnvironmentFile=/etc/secret: cannot be read ("),
+            "{text}"
+        );
+        assert!(
+            text.contains("#   EnvironmentFile=-/etc/none: there is no such file"),
+            "{text}"
+        );
+        let name = Name::new("web").unwrap();
+        let loaded = from_sources(&name, vec![Source::new("/w.toml", text)]).unwrap();
+        let env = &loaded.definition.exec.environment;
+        assert_eq!(env["A"], "two \"words\"");
+        assert_eq!(env["B"], "$x");
+        assert_eq!(env["C"], "long line");
+        assert_eq!(env["LANG"], "C.UTF-8");
+    }
+
     fn nginx() -> HostUnit {
         HostUnit {
             id: "nginx.service".into(),
@@ -294,7 +443,7 @@ mod tests {
 
     #[test]
     fn a_service_becomes_a_definition_that_checks_clean() {
-        let text = definition(&nginx(), 4915).unwrap();
+        let text = definition(&nginx(), 4915, &no_files).unwrap();
         assert_eq!(
             text,
             r#"# Made by berth create --from-unit nginx.service, from
@@ -320,8 +469,8 @@ cpu_quota = "50%"
 
 # Not mapped:
 #   Environment=bad name=x: not a NAME=value berth can set
+#   EnvironmentFile=-/etc/default/nginx: there is no such file (the unit allows that), so there was nothing to inline
 #   Group=www-data: berth runs the command with the user's own groups
-#   EnvironmentFile=-/etc/default/nginx: berth has no environment files; set its variables in [exec.environment]
 #   Type=notify: berth does not wait for the service's readiness notification; the container counts as started once its command runs
 "#
         );
@@ -339,7 +488,7 @@ cpu_quota = "50%"
 
     #[test]
     fn what_cannot_run_in_a_container_is_refused_with_why() {
-        let why = |u: HostUnit| match definition(&u, 0) {
+        let why = |u: HostUnit| match definition(&u, 0, &no_files) {
             Err(FromUnitError::Cannot { why, .. }) => why,
             other => panic!("{other:?}"),
         };

@@ -112,13 +112,19 @@ pub struct Layer {
 /// Reads one file. Problems are collected; the assignments that were valid are kept, so that a
 /// caller can report every problem at once (but must not act on a layer with problems).
 pub fn parse(source: &Source) -> (Layer, Vec<Diagnostic>) {
+    parse_with(source, schema::ROOT)
+}
+
+/// Reads one file against the keys of `root`: a container definition's
+/// ([`schema::ROOT`]) or a group file's ([`schema::GROUP_ROOT`]).
+pub fn parse_with(source: &Source, root: &'static [Key]) -> (Layer, Vec<Diagnostic>) {
     let mut reader = Reader {
         source,
         layer: Layer::default(),
         problems: Vec::new(),
     };
     let (doc, syntax_errors) = DeTable::parse_recoverable(&source.text);
-    reader.table(doc.get_ref(), schema::ROOT, &KeyPath(Vec::new()));
+    reader.table(doc.get_ref(), root, &KeyPath(Vec::new()));
     // The parser recovers from a syntax error with a best guess (`autostart = yes` becomes the
     // string "yes"); what the schema then says about that guess would only repeat the error.
     let syntax_spans: Vec<_> = syntax_errors.iter().filter_map(|e| e.span()).collect();
@@ -347,7 +353,7 @@ mod tests {
               2 | memroy_max = \"256M\"\n  \
               | ^^^^^^^^^^\n  \
               = key: resources.memroy_max\n  \
-              = expected: one of memory_max, memory_high, memory_swap_max, memory_low, cpu_quota, cpu_weight, io_weight, io_read_bandwidth_max, io_write_bandwidth_max, io_read_iops_max, io_write_iops_max, tasks_max, allowed_cpus, devices\n  \
+              = expected: one of memory_max, memory_high, memory_swap_max, memory_low, cpu_quota, cpu_weight, io_weight, io_read_bandwidth_max, io_write_bandwidth_max, io_read_iops_max, io_write_iops_max, tasks_max, allowed_cpus, allowed_memory_nodes, devices\n  \
               = help: did you mean `memory_max`?\n"]
         );
     }

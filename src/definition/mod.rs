@@ -4,6 +4,7 @@
 
 pub mod choices;
 pub mod from_unit;
+pub mod group;
 pub mod layer;
 pub mod model;
 pub mod render;
@@ -78,14 +79,8 @@ pub fn load(search: &SearchPath, name: &Name) -> Result<Loaded, LoadError> {
 
 /// Reads and checks a definition made of `main` and `dropins`, applied in that order.
 pub fn load_files(name: &Name, main: &Path, dropins: &[PathBuf]) -> Result<Loaded, LoadError> {
-    let mut problems = Vec::new();
-    let mut sources = Vec::new();
-    for path in std::iter::once(main).chain(dropins.iter().map(PathBuf::as_path)) {
-        match read_source(path) {
-            Ok(source) => sources.push(source),
-            Err(d) => problems.push(*d),
-        }
-    }
+    let (sources, mut problems) =
+        read_sources(std::iter::once(main).chain(dropins.iter().map(PathBuf::as_path)));
     match from_sources(name, sources) {
         Ok(loaded) if problems.is_empty() => Ok(loaded),
         Ok(_) => Err(LoadError::Invalid {
@@ -100,6 +95,22 @@ pub fn load_files(name: &Name, main: &Path, dropins: &[PathBuf]) -> Result<Loade
             })
         }
     }
+}
+
+/// Reads every file, in order: the texts that could be read, and a problem for each that
+/// could not.
+pub(crate) fn read_sources<'p>(
+    paths: impl IntoIterator<Item = &'p Path>,
+) -> (Vec<Source>, Vec<Diagnostic>) {
+    let mut problems = Vec::new();
+    let mut sources = Vec::new();
+    for path in paths {
+        match read_source(path) {
+            Ok(source) => sources.push(source),
+            Err(d) => problems.push(*d),
+        }
+    }
+    (sources, problems)
 }
 
 pub fn read_source(path: &Path) -> Result<Source, Box<Diagnostic>> {
@@ -127,17 +138,7 @@ pub fn read_source(path: &Path) -> Result<Source, Box<Diagnostic>> {
 
 /// Reads, merges and checks definition texts (main file first). Every problem is reported.
 pub fn from_sources(name: &Name, sources: Vec<Source>) -> Result<Loaded, Vec<Diagnostic>> {
-    let mut problems = Vec::new();
-    let mut layers = Vec::with_capacity(sources.len());
-    for source in &sources {
-        let (layer, found) = layer::parse(source);
-        problems.extend(found);
-        layers.push(layer);
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let mut settings = Settings::merge(&layers);
+    let mut settings = merge_sources(&sources, schema::ROOT)?;
     model::fill_defaults(&mut settings, name);
     match model::build(name, &settings) {
         Ok(definition) => Ok(Loaded {
@@ -145,22 +146,50 @@ pub fn from_sources(name: &Name, sources: Vec<Source>) -> Result<Loaded, Vec<Dia
             settings,
             definition,
         }),
-        Err(conflicts) => Err(conflicts
-            .into_iter()
-            .map(|c| {
-                let origin = settings
-                    .get(&c.key)
-                    .map(|s| &s.origin)
-                    .or_else(|| settings.entry_origin(&c.key));
-                let mut d = Diagnostic::new(c.message).key(c.key.to_string());
-                d.location = locate(&sources, origin);
-                if let Some(e) = c.expected {
-                    d = d.expected(e);
-                }
-                d
-            })
-            .collect()),
+        Err(conflicts) => Err(conflict_diagnostics(&sources, &settings, conflicts)),
     }
+}
+
+/// Reads each text against the keys of `root` and merges them in order; every problem of
+/// every file, or the merged settings.
+pub(crate) fn merge_sources(
+    sources: &[Source],
+    root: &'static [schema::Key],
+) -> Result<Settings, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+    let mut layers = Vec::with_capacity(sources.len());
+    for source in sources {
+        let (layer, found) = layer::parse_with(source, root);
+        problems.extend(found);
+        layers.push(layer);
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Settings::merge(&layers))
+}
+
+/// Rules between keys that merged settings break, each pointing at the file that set the key.
+pub(crate) fn conflict_diagnostics(
+    sources: &[Source],
+    settings: &Settings,
+    conflicts: Vec<model::Conflict>,
+) -> Vec<Diagnostic> {
+    conflicts
+        .into_iter()
+        .map(|c| {
+            let origin = settings
+                .get(&c.key)
+                .map(|s| &s.origin)
+                .or_else(|| settings.entry_origin(&c.key));
+            let mut d = Diagnostic::new(c.message).key(c.key.to_string());
+            d.location = locate(sources, origin);
+            if let Some(e) = c.expected {
+                d = d.expected(e);
+            }
+            d
+        })
+        .collect()
 }
 
 /// The container name a definition file or drop-in directory on the search path stands for.

@@ -77,6 +77,8 @@ pub struct Resources {
     pub io_write_iops_max: BTreeMap<String, Limit>,
     pub tasks_max: Option<Limit>,
     pub allowed_cpus: Option<BTreeSet<u32>>,
+    /// NUMA memory nodes (cpuset.mems).
+    pub allowed_memory_nodes: Option<BTreeSet<u32>>,
     /// Device path or class, to access ("r", "rw", "rwm", ...).
     pub devices: BTreeMap<String, String>,
 }
@@ -184,6 +186,16 @@ pub fn fill_defaults(settings: &mut Settings, name: &Name) {
             settings.set(path, value, Origin::Default);
         }
     }
+}
+
+/// Fills the literal defaults of a group file's keys.
+pub fn fill_group_defaults(settings: &mut Settings) {
+    fill_table(settings, schema::GROUP_ROOT, &KeyPath(Vec::new()));
+}
+
+/// The `[resources]` of merged settings, a container's or a group's.
+pub fn resources_of(settings: &Settings) -> Resources {
+    read_resources(&Reader(settings))
 }
 
 fn fill_table(settings: &mut Settings, keys: &'static [Key], at: &KeyPath) {
@@ -358,6 +370,10 @@ fn read_resources(r: &Reader<'_>) -> Resources {
         io_write_iops_max: r.limit_map(&res("io_write_iops_max")),
         tasks_max: r.limit(&res("tasks_max")),
         allowed_cpus: match r.0.value(&res("allowed_cpus")) {
+            Some(Value::Cpus(c)) => Some(c.clone()),
+            _ => None,
+        },
+        allowed_memory_nodes: match r.0.value(&res("allowed_memory_nodes")) {
             Some(Value::Cpus(c)) => Some(c.clone()),
             _ => None,
         },

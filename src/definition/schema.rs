@@ -66,6 +66,24 @@ pub static ROOT: &[Key] = &[
     key("security", Kind::Table(SECURITY), NoDefault, "confinement of the container's processes"),
 ];
 
+/// A group file, `/etc/berth/groups/GROUP.toml`: the limits of the group's slice, shared by
+/// all its containers. The same `[resources]` as a container's, but `devices` (the slice would
+/// only narrow what each container's own list allows) is refused when the group is built.
+pub static GROUP_ROOT: &[Key] = &[
+    key(
+        "description",
+        Kind::Scalar(Scalar::Text),
+        Literal("\"\""),
+        "what the group is for; the Description of its slice",
+    ),
+    key(
+        "resources",
+        Kind::Table(RESOURCES),
+        NoDefault,
+        "limits that systemd enforces on the group's slice, shared by all its containers",
+    ),
+];
+
 static EXEC: &[Key] = &[
     key(
         "command",
@@ -183,6 +201,12 @@ static RESOURCES: &[Key] = &[
         Kind::Scalar(Scalar::Cpus),
         NoDefault,
         "the CPUs the container may run on, e.g. \"0-3,6\" (AllowedCPUs=; cgroup v2 only)",
+    ),
+    key(
+        "allowed_memory_nodes",
+        Kind::Scalar(Scalar::Cpus),
+        NoDefault,
+        "the NUMA memory nodes the container may allocate from, e.g. \"0-1\" (AllowedMemoryNodes=; cgroup v2 only)",
     ),
     key(
         "devices",

@@ -83,7 +83,7 @@ fn is_masked(path: &Path) -> Result<bool, SearchError> {
 }
 
 /// Entries of a directory, or none if it does not exist.
-fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, SearchError> {
+pub(crate) fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, SearchError> {
     let read = match fs::read_dir(dir) {
         Ok(r) => r,
         Err(e)
@@ -114,13 +114,19 @@ fn entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, SearchError> {
     Ok(out)
 }
 
-fn is_toml(name: &str) -> bool {
+pub(crate) fn is_toml(name: &str) -> bool {
     Path::new(name).extension() == Some(OsStr::new("toml")) && !name.starts_with('.')
 }
 
 impl SearchPath {
     /// The files for `name`.
     pub fn find(&self, name: &Name) -> Result<Found, SearchError> {
+        self.find_stem(name.as_str())
+    }
+
+    /// The files for `STEM.toml`; a stem with `/` (a nested group's `web/front`) is found in a
+    /// subdirectory.
+    pub fn find_stem(&self, name: &str) -> Result<Found, SearchError> {
         let file = format!("{name}.toml");
         let mut main = None;
         for dir in &self.0 {
@@ -150,7 +156,7 @@ impl SearchPath {
 
     /// `NAME.toml.d/*.toml` from every directory, the highest directory winning per file name,
     /// masked ones left out, in lexical order of file name.
-    fn dropins(&self, name: &Name) -> Result<Vec<PathBuf>, SearchError> {
+    fn dropins(&self, name: &str) -> Result<Vec<PathBuf>, SearchError> {
         let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
         for dir in &self.0 {
             for (file, path) in entries(&dir.join(format!("{name}.toml.d")))? {

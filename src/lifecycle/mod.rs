@@ -4,6 +4,7 @@
 //! ([`status`]).
 
 pub mod confinement;
+pub mod groups;
 pub mod lock;
 pub mod outdated;
 pub mod pause;
@@ -38,6 +39,8 @@ impl Context {
 pub enum LifecycleError {
     #[error(transparent)]
     Definition(#[from] LoadError),
+    #[error(transparent)]
+    Group(#[from] crate::definition::group::GroupError),
     #[error("container `{0}` is already running")]
     AlreadyRunning(Name),
     #[error("container `{0}` is not running")]

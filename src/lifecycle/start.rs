@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use super::groups::{self, GroupSlice};
 use super::state::{Phase, ProcessId, State};
 use super::{confinement, recover, Context, LifecycleError};
 use crate::config::{self, Config};
@@ -89,6 +90,9 @@ struct Start<'a> {
     systemd: &'a Systemd,
     loaded: &'a Loaded,
     scope: unit::ScopePlan,
+    /// The slices of the container's group (and of the groups it is nested in) that have
+    /// group files, outermost first.
+    slices: Vec<GroupSlice>,
     layout: HostLayout,
     selinux: HostSelinux,
     config: Config,
@@ -107,10 +111,15 @@ fn check<'a>(
     let def = &loaded.definition;
     let cgroup = systemd::cgroup_version().at("detect the cgroup version of", "/sys/fs/cgroup")?;
     let scope = unit::plan_scope(def, cgroup);
+    let slices = match &def.group {
+        Some(group) => groups::plan_chain(ctx, group, cgroup)?,
+        None => Vec::new(),
+    };
     let layout = HostLayout::probe(&def.name, &ctx.paths.run, &ctx.paths.lib)
         .at("inspect the host's root directory", "/")?;
     container::plan::check_image_host(def, &layout)?;
     warnings.extend(scope.warnings.iter().cloned());
+    warnings.extend(slices.iter().flat_map(|s| s.plan.warnings.iter().cloned()));
     let selinux = HostSelinux::probe();
     let seccomp = confinement::preflight(def, selinux, warnings)?;
     let config = Config::load(Path::new(config::PATH))?;
@@ -120,6 +129,7 @@ fn check<'a>(
         loaded,
         state_dir_is_new: !layout.state_dir.exists(),
         scope,
+        slices,
         layout,
         selinux,
         config,
@@ -154,6 +164,7 @@ fn carry_out(start: &Start<'_>, progress: &mut Progress) -> Result<Started, Life
     state.idmapped_mounts = !plan.idmapped_sources().is_empty();
     fault::point("start.plan")?;
     let plan_path = write_plan(ctx, &def.name, &plan)?;
+    set_up_slices(start)?;
     fault::point("start.helper")?;
     let started = start_in_scope(start, &plan_path, progress)?;
     let mut warnings = started.warnings;
@@ -257,6 +268,17 @@ fn write_plan(ctx: &Context, name: &Name, plan: &ContainerPlan) -> Result<PathBu
     let path = ctx.paths.plan_file(name);
     container::write_plan(plan, &path)?;
     Ok(path)
+}
+
+/// Gives the group's slices their limits before the scope joins them, so that the container
+/// shares the group's budget from its first instruction. Not recorded in [`Progress`] and not
+/// undone by a rollback: the slices are shared with the group's other containers, and what
+/// they get is what the group files say, whether this start succeeds or not.
+fn set_up_slices(start: &Start<'_>) -> Result<(), LifecycleError> {
+    for slice in &start.slices {
+        groups::set_up(start.ctx, start.systemd, slice)?;
+    }
+    Ok(())
 }
 
 /// The helper waits until systemd has moved it into the scope, so that everything it starts

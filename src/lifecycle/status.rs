@@ -148,6 +148,8 @@ pub struct ListEntry {
     pub memory_current: Option<u64>,
     pub tasks_current: Option<u64>,
     pub cpu_usage_nsec: Option<u64>,
+    pub io_read_bytes: Option<u64>,
+    pub io_write_bytes: Option<u64>,
 }
 
 /// A process of the container's cgroup.
@@ -193,6 +195,10 @@ pub struct ContainerStatus {
     pub tasks_current: Option<u64>,
     pub tasks_max: Option<u64>,
     pub cpu_usage_nsec: Option<u64>,
+    /// Bytes read from and written to block devices since the unit started; None where
+    /// neither systemd nor the blkio controller says.
+    pub io_read_bytes: Option<u64>,
+    pub io_write_bytes: Option<u64>,
     pub control_group: Option<String>,
     pub processes: Vec<Process>,
     /// The label of the container's processes; "disabled" where the host has SELinux off,
@@ -215,6 +221,48 @@ pub enum StatusError {
     /// Neither a definition nor a loaded unit: there is nothing to report on.
     #[error(transparent)]
     Definition(#[from] LoadError),
+}
+
+/// Bytes read and written by the unit's processes: systemd's IOReadBytes and IOWriteBytes
+/// (cgroup v2), else the v1 blkio controller's throttle statistics of its cgroup, which count
+/// every request whether or not a limit applies; None where neither is there.
+fn io_bytes(unit: &UnitStatus) -> (Option<u64>, Option<u64>) {
+    if unit.io_read_bytes.is_some() || unit.io_write_bytes.is_some() {
+        return (unit.io_read_bytes, unit.io_write_bytes);
+    }
+    if unit.control_group.is_empty() {
+        return (None, None);
+    }
+    let dir = std::path::Path::new("/sys/fs/cgroup/blkio")
+        .join(unit.control_group.trim_start_matches('/'));
+    // The recursive file also counts the sub-cgroups of a delegated scope; older kernels
+    // have only the cgroup's own.
+    [
+        "blkio.throttle.io_service_bytes_recursive",
+        "blkio.throttle.io_service_bytes",
+    ]
+    .iter()
+    .find_map(|f| fs::read_to_string(dir.join(f)).ok())
+    .map_or((None, None), |text| blkio_bytes(&text))
+}
+
+/// The read and written bytes of a blkio `io_service_bytes` file: lines `MAJ:MIN Read N`,
+/// `MAJ:MIN Write N`, ..., summed over the devices.
+fn blkio_bytes(text: &str) -> (Option<u64>, Option<u64>) {
+    let (mut read, mut write) = (0u64, 0u64);
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(_device), Some(op), Some(n)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let Ok(n) = n.parse::<u64>() else { continue };
+        match op {
+            "Read" => read = read.saturating_add(n),
+            "Write" => write = write.saturating_add(n),
+            _ => {}
+        }
+    }
+    (Some(read), Some(write))
 }
 
 /// ActiveEnterTimestamp, unless the unit never was active.
@@ -257,6 +305,7 @@ pub fn list(ctx: &Context, systemd: &Systemd) -> Result<Vec<ListEntry>, StatusEr
         .chain(units.keys().filter(|n| !defined.contains(*n)))
         .map(|n| {
             let unit = units.get(n);
+            let io = unit.map(io_bytes).unwrap_or_default();
             let definition = definition::load(&ctx.search, n).map(|l| l.definition);
             ListEntry {
                 name: n.clone(),
@@ -282,6 +331,8 @@ pub fn list(ctx: &Context, systemd: &Systemd) -> Result<Vec<ListEntry>, StatusEr
                 memory_current: unit.and_then(|u| u.memory_current),
                 tasks_current: unit.and_then(|u| u.tasks_current),
                 cpu_usage_nsec: unit.and_then(|u| u.cpu_usage_nsec),
+                io_read_bytes: io.0,
+                io_write_bytes: io.1,
             }
         })
         .collect();
@@ -307,6 +358,7 @@ pub fn status(
         .and_then(|b| serde_json::from_slice(&b).ok());
     let u = unit.as_ref();
     let outdated_files = u.map(outdated_files).unwrap_or_default();
+    let io = u.map(io_bytes).unwrap_or_default();
     let (description, definition_error) = match loaded {
         Ok(l) => (l.definition.description, None),
         Err(e) => (
@@ -330,6 +382,8 @@ pub fn status(
         tasks_current: u.and_then(|u| u.tasks_current),
         tasks_max: u.and_then(|u| u.tasks_max),
         cpu_usage_nsec: u.and_then(|u| u.cpu_usage_nsec),
+        io_read_bytes: io.0,
+        io_write_bytes: io.1,
         control_group: u.map(|u| u.control_group.clone()),
         processes: u
             .map(|u| cgroup_processes(&u.control_group))
@@ -425,5 +479,20 @@ mod tests {
             definition: Some(DefinitionProblem::Invalid),
         });
         assert_eq!(json, "running+invalid");
+    }
+
+    #[test]
+    fn blkio_statistics_sum_the_devices() {
+        let text = "8:0 Read 4096\n8:0 Write 512\n8:0 Sync 0\n8:0 Total 4608\n\
+                    8:16 Read 100\n8:16 Write 0\nTotal 4708\n";
+        assert_eq!(blkio_bytes(text), (Some(4196), Some(512)));
+        assert_eq!(blkio_bytes("Total 0\n"), (Some(0), Some(0)));
+        let v2 = UnitStatus {
+            io_read_bytes: Some(1),
+            io_write_bytes: Some(2),
+            ..UnitStatus::default()
+        };
+        assert_eq!(io_bytes(&v2), (Some(1), Some(2)));
+        assert_eq!(io_bytes(&UnitStatus::default()), (None, None));
     }
 }

@@ -16,7 +16,7 @@ use super::job;
 use super::proxies::{ManagerProxyBlocking, UnitObjectProxyBlocking};
 use super::status::{type_interface, TypeProperties, UnitProperties, UnitStatus};
 use super::value::to_dbus;
-use crate::unit::{Property, PropertyValue, ScopePlan};
+use crate::unit::{Property, PropertyValue, ScopePlan, SlicePlan};
 
 /// Creating a scope takes milliseconds (the processes already run); this only guards against
 /// a lost signal or a systemd that hangs.
@@ -78,6 +78,39 @@ impl Systemd {
                 .start_transient_unit(unit, "fail", &properties, &[])
         })?
         .finish(Some(START_TIMEOUT))
+    }
+
+    /// Gives a group's slice its limits. A slice that is not active yet is started as a
+    /// transient unit with them, so that systemd keeps them in /run/systemd/transient and
+    /// drops them with the slice; an active one (another container of the group runs, or the
+    /// slice was made implicitly by a scope's Slice=) gets them with SetUnitProperties. Two
+    /// berths starting the group's first containers at once race for StartTransientUnit; the
+    /// loser finds the slice there (UnitExists) and sets the properties on it.
+    pub fn set_up_slice(&self, plan: &SlicePlan) -> Result<(), SystemdError> {
+        let unit = &plan.unit;
+        let active = self
+            .unit_status(unit)?
+            .is_some_and(|s| !matches!(s.active_state.as_str(), "inactive" | "failed"));
+        if !active {
+            let mut properties = vec![Property {
+                name: "Description",
+                value: PropertyValue::Str(plan.description.clone()),
+            }];
+            properties.extend(plan.properties.iter().cloned());
+            self.subscribe(unit)?;
+            let properties = to_dbus(&properties);
+            let started = job::queue(&self.manager, "StartTransientUnit", unit, || {
+                self.manager
+                    .start_transient_unit(unit, "fail", &properties, &[])
+            })
+            .and_then(|job| job.finish(Some(START_TIMEOUT)));
+            match started {
+                Ok(()) => return Ok(()),
+                Err(e) if e.dbus_error_name() == Some("org.freedesktop.systemd1.UnitExists") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.set_unit_properties(unit, true, &plan.properties)
     }
 
     /// Stops a unit and waits for the stop job, then until the unit is inactive or gone. A

@@ -22,6 +22,10 @@ pub struct UnitStatus {
     pub tasks_current: Option<u64>,
     pub tasks_max: Option<u64>,
     pub cpu_usage_nsec: Option<u64>,
+    /// IOReadBytes and IOWriteBytes (systemd 243 or later, from the cgroup's io.stat): None
+    /// on cgroup v1, where systemd has no IO accounting to report.
+    pub io_read_bytes: Option<u64>,
+    pub io_write_bytes: Option<u64>,
     /// The unit's result: "success", "oom-kill", "timeout", ...; empty for a slice.
     pub result: String,
     /// FreezerState: "running", "freezing", "frozen", "thawing"; empty from a systemd older
@@ -66,6 +70,10 @@ pub(super) struct TypeProperties {
     pub tasks_max: Option<u64>,
     #[zvariant(rename = "CPUUsageNSec")]
     pub cpu_usage_nsec: Option<u64>,
+    #[zvariant(rename = "IOReadBytes")]
+    pub io_read_bytes: Option<u64>,
+    #[zvariant(rename = "IOWriteBytes")]
+    pub io_write_bytes: Option<u64>,
     pub result: Option<String>,
     #[zvariant(rename = "TimeoutStopUSec")]
     pub timeout_stop_usec: Option<u64>,
@@ -111,6 +119,8 @@ impl UnitStatus {
             tasks_current: counter(of_type.tasks_current),
             tasks_max: counter(of_type.tasks_max),
             cpu_usage_nsec: counter(of_type.cpu_usage_nsec),
+            io_read_bytes: counter(of_type.io_read_bytes),
+            io_write_bytes: counter(of_type.io_write_bytes),
             result: of_type.result.unwrap_or_default(),
             freezer_state: unit.freezer_state.unwrap_or_default(),
         }
@@ -163,6 +173,8 @@ mod tests {
             ("TasksCurrent", Value::from(3u64)),
             ("TasksMax", Value::from(64u64)),
             ("CPUUsageNSec", Value::from(u64::MAX)),
+            ("IOReadBytes", Value::from(8192u64)),
+            ("IOWriteBytes", Value::from(u64::MAX)),
             ("Result", Value::from("success")),
             ("TimeoutStopUSec", Value::from(90_000_000u64)),
             ("KillSignal", Value::from(15i32)),
@@ -186,6 +198,8 @@ mod tests {
                 tasks_current: Some(3),
                 tasks_max: Some(64),
                 cpu_usage_nsec: None,
+                io_read_bytes: Some(8192),
+                io_write_bytes: None,
                 result: "success".into(),
                 freezer_state: "frozen".into(),
             }

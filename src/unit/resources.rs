@@ -18,7 +18,7 @@ pub enum Unset {
     Max,
     /// systemd's DefaultTasksMax.
     DefaultTasksMax,
-    /// An empty CPU mask: every CPU.
+    /// An empty CPU or memory node mask: every CPU, every node.
     EmptyMask,
     /// 0: MemoryLow's default, no protection.
     Zero,
@@ -230,6 +230,19 @@ pub static RESOURCES: &[ResourceKey] = &[
         },
     },
     ResourceKey {
+        key: "allowed_memory_nodes",
+        // systemd 219's v1 side has no cpuset controller at all.
+        v1: None,
+        v2: on("AllowedMemoryNodes", &["cpuset.mems"]),
+        live: Some(Unset::EmptyMask),
+        companion: None,
+        value: |r, _| {
+            r.allowed_memory_nodes
+                .as_ref()
+                .map(|n| PropertyValue::Bytes(cpu_mask(n)))
+        },
+    },
+    ResourceKey {
         key: "devices",
         // v2 has no device files: systemd attaches a BPF program to the cgroup instead.
         v1: on("DeviceAllow", &["devices.deny", "devices.allow"]),
@@ -292,7 +305,7 @@ fn io_weight_to_blkio(weight: u64) -> u64 {
     (weight * 500 / 100).clamp(10, 1000)
 }
 
-/// systemd's CPU set mask: bit N of byte N/8 stands for CPU N.
+/// systemd's CPU set mask: bit N of byte N/8 stands for CPU (or memory node) N.
 fn cpu_mask(cpus: &BTreeSet<u32>) -> Vec<u8> {
     let len = cpus
         .iter()
@@ -373,5 +386,25 @@ mod tests {
             find("memory_max").unwrap().plan(&r, CgroupVersion::V1),
             Planned::NotSet
         );
+    }
+
+    #[test]
+    fn memory_nodes_are_a_v2_mask() {
+        let r = Resources {
+            allowed_memory_nodes: Some([0, 9].into_iter().collect()),
+            ..Resources::default()
+        };
+        let row = find("allowed_memory_nodes").unwrap();
+        assert_eq!(
+            row.plan(&r, CgroupVersion::V2),
+            Planned::Set(Property {
+                name: "AllowedMemoryNodes",
+                value: PropertyValue::Bytes(vec![0b0000_0001, 0b0000_0010])
+            })
+        );
+        assert!(matches!(
+            row.plan(&r, CgroupVersion::V1),
+            Planned::NotEnforced(_)
+        ));
     }
 }
