@@ -558,16 +558,42 @@ fn a_template_instance_becomes_a_container_and_what_cannot_run_is_refused() {
 
 /// A container of group `hogs` that holds `mib` MiB and sleeps, under a limit of its own that
 /// it stays below.
+/// The group test's own search path: `berth check` and a nameless `berth apply` see only its
+/// files, wherever it runs (the VM tier runs every test file in one guest, where other tests'
+/// definitions, some invalid on purpose, stay in /etc).
+const HOGS: &str = "/run/berth-test-hogs";
+
+/// Points berth at [`HOGS`] while it lives.
+struct OwnSearchPath;
+
+impl OwnSearchPath {
+    fn new() -> OwnSearchPath {
+        for dir in ["containers", "groups"] {
+            fs::create_dir_all(format!("{HOGS}/{dir}")).unwrap();
+        }
+        std::env::set_var("BERTH_CONTAINERS_PATH", format!("{HOGS}/containers"));
+        OwnSearchPath
+    }
+}
+
+impl Drop for OwnSearchPath {
+    fn drop(&mut self) {
+        std::env::remove_var("BERTH_CONTAINERS_PATH");
+        let _ = fs::remove_dir_all(HOGS);
+    }
+}
+
 fn hog(name: &str, mib: u32) {
-    define(
-        name,
-        &format!(
+    fs::write(
+        format!("{HOGS}/containers/{name}.toml"),
+        format!(
             "group = \"hogs\"\n\
              [exec]\n\
              command = [\"/usr/bin/python3\", \"-c\", \"import time; x = b'x' * ({mib} << 20); time.sleep(600)\"]\n\
              [resources]\nmemory_max = \"60M\"\n"
         ),
-    );
+    )
+    .unwrap();
 }
 
 /// The group slice's memory limit as the cgroup has it, in bytes.
@@ -592,9 +618,10 @@ fn is_active(name: &str) -> bool {
 #[ignore = "runs inside a real systemd"]
 fn a_group_memory_budget_is_shared_by_its_containers() {
     common::assert_systemd_is_pid1();
-    fs::create_dir_all("/etc/berth/groups").unwrap();
+    let _own = OwnSearchPath::new();
+    let group_file = format!("{HOGS}/groups/hogs.toml");
     fs::write(
-        "/etc/berth/groups/hogs.toml",
+        &group_file,
         "description = \"memory hogs\"\n[resources]\nmemory_max = \"64M\"\n",
     )
     .unwrap();
@@ -637,11 +664,7 @@ fn a_group_memory_budget_is_shared_by_its_containers() {
     assert!(is_active(survivor), "{survivor} ended too");
 
     // A changed group file reaches the active slice through apply, and only then.
-    fs::write(
-        "/etc/berth/groups/hogs.toml",
-        "[resources]\nmemory_max = \"96M\"\n",
-    )
-    .unwrap();
+    fs::write(&group_file, "[resources]\nmemory_max = \"96M\"\n").unwrap();
     let planned = berth_ok(&["apply", "--dry-run"]);
     assert!(
         planned.contains("would set the limits of group hogs on berth-hogs.slice"),
@@ -659,7 +682,7 @@ fn a_group_memory_budget_is_shared_by_its_containers() {
     assert_eq!(again["groups"], serde_json::json!([]), "{again:#}");
 
     // Its file gone, the group's slice loses its limit.
-    fs::remove_file("/etc/berth/groups/hogs.toml").unwrap();
+    fs::remove_file(&group_file).unwrap();
     let out = berth_ok(&["apply"]);
     assert!(
         out.contains("lifted the limits of group hogs from berth-hogs.slice"),
@@ -671,7 +694,4 @@ fn a_group_memory_budget_is_shared_by_its_containers() {
         "{unlimited}"
     );
     berth_ok(&["stop", survivor]);
-    for name in ["hog-a", "hog-b"] {
-        fs::remove_file(format!("/etc/berth/containers/{name}.toml")).unwrap();
-    }
 }
