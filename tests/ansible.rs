@@ -18,6 +18,10 @@ use std::time::Instant;
 
 mod common;
 
+use common::{
+    installed_leader as leader, installed_running as running, installed_status as status,
+};
+
 const BERTH: &str = common::INSTALLED_BERTH;
 const COLLECTION: &str = "ansible/ansible_collections/berth/host";
 /// Where the collection tarball is built for the sandbox, which sees the target directory.
@@ -317,24 +321,6 @@ fn play_ok(collections: &Path, playbook: &str, args: &[&str], changed: u32) -> P
         p.recap
     );
     p
-}
-
-fn status(name: &str) -> serde_json::Value {
-    let out = Command::new(BERTH)
-        .args(["status", "--json", name])
-        .output()
-        .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-}
-
-fn running(name: &str) -> bool {
-    status(name)["state"] == "running"
-}
-
-fn leader(name: &str) -> u64 {
-    status(name)["leader"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{name} runs and has a leader"))
 }
 
 fn memory_limit(name: &str) -> u64 {

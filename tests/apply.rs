@@ -19,6 +19,8 @@ use berth::unit::CgroupVersion;
 
 mod common;
 
+use common::{installed_leader as leader, installed_running as running};
+
 const BERTH: &str = common::INSTALLED_BERTH;
 const UNITS: &str = common::INSTALLED_UNITS;
 
@@ -109,21 +111,6 @@ fn define(name: &str, text: &str) {
 fn write(path: &str, text: &str) {
     fs::create_dir_all(Path::new(path).parent().unwrap()).unwrap();
     fs::write(path, text).unwrap();
-}
-
-fn status(name: &str) -> serde_json::Value {
-    serde_json::from_slice(&berth(&["status", "--json", name]).stdout)
-        .unwrap_or(serde_json::Value::Null)
-}
-
-fn running(name: &str) -> bool {
-    status(name)["state"] == "running"
-}
-
-fn leader(name: &str) -> u64 {
-    status(name)["leader"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{name} runs and has a leader"))
 }
 
 /// The memory limit as `systemctl show` reports it, under the name this hierarchy uses.

@@ -174,6 +174,26 @@ pub fn berth_installed() -> Vec<String> {
     ]
 }
 
+/// `berth status --json NAME` of the installed berth ([`INSTALLED_BERTH`], which berth's units
+/// run); Null when it prints nothing.
+pub fn installed_status(name: &str) -> serde_json::Value {
+    let out = Command::new(INSTALLED_BERTH)
+        .args(["status", "--json", name])
+        .output()
+        .expect("the installed berth runs");
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+pub fn installed_running(name: &str) -> bool {
+    installed_status(name)["state"] == "running"
+}
+
+pub fn installed_leader(name: &str) -> u64 {
+    installed_status(name)["leader"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{name} runs and has a leader"))
+}
+
 // ---------------------------------------------------------------- driving berth (inside)
 
 /// Runs the berth under test, echoing the command and its output for the test log.
