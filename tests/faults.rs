@@ -417,17 +417,8 @@ fn a_restart_failed_or_killed_at_any_step_leaves_all_or_nothing() {
             let user_namespace = (i + j) % 2 == 0 || fault::USER_NAMESPACE_ONLY.contains(point);
             let context = format!("restart: {action} at {point} (user namespace {user_namespace})");
             eprintln!("---- {context}");
-            define(name, &definition(user_namespace));
-            berth_ok(&["start", name]);
-            // What a stopped container keeps: compared after the fault.
-            berth_ok(&["stop", name]);
-            let _ = fs::remove_file(format!("/run/berth/{name}.exit.json"));
-            let stopped = Before {
-                exit_record: true,
-                ..before(name)
-            };
+            let stopped = running_again_after_a_stop(name, user_namespace);
             assert!(stopped.persistent);
-            berth_ok(&["start", name]);
             let old_leader = common::leader(name);
             let out = berth_armed(&format!("{point}:{action}"), &["restart", name]);
             assert_faulted(&out, point, action, point.starts_with("helper."));
@@ -500,6 +491,21 @@ fn a_reset_failed_or_killed_leaves_all_or_nothing() {
     }
 }
 
+/// Starts `name` once and stops it, recording what a stopped container keeps (compared after
+/// a fault), then starts it again; returns that record.
+fn running_again_after_a_stop(name: &str, user_namespace: bool) -> Before {
+    define(name, &definition(user_namespace));
+    berth_ok(&["start", name]);
+    berth_ok(&["stop", name]);
+    let _ = fs::remove_file(format!("/run/berth/{name}.exit.json"));
+    let stopped = Before {
+        exit_record: true,
+        ..before(name)
+    };
+    berth_ok(&["start", name]);
+    stopped
+}
+
 /// `berth stop` of a running container failed or killed at each point: the next command finds
 /// it running or fully stopped, and says what it cleaned.
 #[test]
@@ -512,15 +518,7 @@ fn a_stop_failed_or_killed_at_any_step_leaves_all_or_nothing() {
             let user_namespace = (i + j) % 2 == 1;
             let context = format!("stop: {action} at {point} (user namespace {user_namespace})");
             eprintln!("---- {context}");
-            define(name, &definition(user_namespace));
-            berth_ok(&["start", name]);
-            berth_ok(&["stop", name]);
-            let _ = fs::remove_file(format!("/run/berth/{name}.exit.json"));
-            let stopped = Before {
-                exit_record: true,
-                ..before(name)
-            };
-            berth_ok(&["start", name]);
+            let stopped = running_again_after_a_stop(name, user_namespace);
             let out = berth_armed(&format!("{point}:{action}"), &["stop", name]);
             assert_faulted(&out, point, action, false);
             let (running, said) = next_command(name, &stopped, &context);
